@@ -1,0 +1,165 @@
+"""Plain PyTorch networks behind the skvae estimators.
+
+Every class here is an ordinary ``torch.nn.Module``: it trains, saves and loads
+without skvae. ``N`` is the batch size in the shapes below.
+"""
+
+from typing import NamedTuple, Optional, Sequence
+
+import torch
+from torch import nn
+
+__all__ = [
+    "AutoencoderOutput",
+    "MLPEncoder",
+    "MLPDecoder",
+    "Autoencoder",
+    "VariationalAutoencoder",
+]
+
+# exp(-30) and exp(20) are far inside float32's range, so the variance and the
+# KL term stay finite however the encoder's raw output drifts.
+LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
+
+
+class AutoencoderOutput(NamedTuple):
+    """What an autoencoder's forward pass returns.
+
+    Attributes
+    ----------
+    reconstruction : Tensor, shape like the input
+        The decoder's output: logits of a Bernoulli likelihood or the mean of
+        a Gaussian likelihood, depending on the loss it is trained with.
+    z : Tensor of shape (N, n_components)
+        The code that was decoded (a sample from the posterior for a VAE).
+    mean : Tensor of shape (N, n_components)
+        The encoder's code, or the posterior mean for a VAE.
+    logvar : Tensor of shape (N, n_components) or None
+        The posterior log-variance; None for a deterministic autoencoder.
+    """
+
+    reconstruction: torch.Tensor
+    z: torch.Tensor
+    mean: torch.Tensor
+    logvar: Optional[torch.Tensor]
+
+
+def _mlp(sizes: Sequence[int]) -> nn.Sequential:
+    layers = []
+    for n_in, n_out in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    return nn.Sequential(*layers)
+
+
+class MLPEncoder(nn.Module):
+    """Fully connected encoder with ReLU hidden layers.
+
+    Maps ``(N, n_features)`` to ``(N, n_outputs)``; the last layer is linear.
+
+    Parameters
+    ----------
+    n_features : int
+        Size of an input row.
+    n_outputs : int
+        Size of the output: ``n_components`` for an autoencoder, twice that
+        for a VAE (mean and log-variance).
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers, from the input towards the code.
+    """
+
+    def __init__(self, n_features, n_outputs, hidden_layer_sizes=(256, 128)):
+        super().__init__()
+        self.net = _mlp([n_features, *hidden_layer_sizes, n_outputs])
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class MLPDecoder(nn.Module):
+    """Fully connected decoder with ReLU hidden layers and a linear output.
+
+    Maps ``(N, n_components)`` to ``(N, n_features)``. The output is not
+    squashed: a Bernoulli likelihood reads it as logits, a Gaussian one as the
+    mean, so data outside [0, 1] never meets a Sigmoid it cannot reach.
+
+    Parameters
+    ----------
+    n_components : int
+        Size of the code.
+    n_features : int
+        Size of an output row.
+    hidden_layer_sizes : sequence of int
+        Widths of the hidden layers, from the code towards the output (usually
+        the encoder's, reversed).
+    """
+
+    def __init__(self, n_components, n_features, hidden_layer_sizes=(128, 256)):
+        super().__init__()
+        self.net = _mlp([n_components, *hidden_layer_sizes, n_features])
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class Autoencoder(nn.Module):
+    """Deterministic autoencoder: ``x -> z = encoder(x) -> decoder(z)``.
+
+    Parameters
+    ----------
+    encoder : nn.Module
+        Maps an input batch to codes of shape ``(N, n_components)``.
+    decoder : nn.Module
+        Maps codes of shape ``(N, n_components)`` back to the input's shape.
+    output_offset : Tensor of the input's shape without N, optional
+        Added to the decoder's output. Setting it to the training data's mean
+        (its logit for a Bernoulli likelihood) starts training from the mean
+        image instead of from 0.5 everywhere, which Adam would otherwise need
+        thousands of steps to reach.
+    """
+
+    def __init__(self, encoder, decoder, output_offset=None):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.register_buffer("output_offset", output_offset)
+
+    def encode(self, x):
+        """Return ``(mean, logvar)`` of the code; ``logvar`` is None here."""
+        return self.encoder(x), None
+
+    def decode(self, z):
+        """Return the decoder's raw output (logits or Gaussian mean) for ``z``."""
+        out = self.decoder(z)
+        return out if self.output_offset is None else out + self.output_offset
+
+    def forward(self, x):
+        mean, logvar = self.encode(x)
+        z = mean if logvar is None else reparameterize(mean, logvar)
+        return AutoencoderOutput(self.decode(z), z, mean, logvar)
+
+
+class VariationalAutoencoder(Autoencoder):
+    """Autoencoder with a diagonal Gaussian posterior ``q(z | x)``.
+
+    The encoder outputs ``(N, 2 * n_components)``: the posterior mean and the
+    log-variance, in that order. The log-variance is clamped to
+    ``[LOGVAR_MIN, LOGVAR_MAX]`` so that its exponential never overflows.
+    ``forward`` draws ``z`` with the reparameterisation trick, in train and in
+    eval mode alike; use ``encode`` for the deterministic posterior mean.
+    """
+
+    def encode(self, x):
+        mean, logvar = self.encoder(x).chunk(2, dim=-1)
+        return mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+
+def reparameterize(mean, logvar, eps=None):
+    """Draw ``z = mean + exp(logvar / 2) * eps`` with ``eps ~ N(0, I)``.
+
+    ``eps`` may be given to make the draw deterministic; it broadcasts against
+    ``mean``, so a ``(K, 1, n_components)`` tensor gives K draws per row.
+    """
+    if eps is None:
+        eps = torch.randn_like(mean)
+    return mean + torch.exp(0.5 * logvar) * eps
