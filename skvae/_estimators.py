@@ -1,0 +1,287 @@
+"""The three public estimators: what each one owns is its loss.
+
+``AutoencoderTransformer`` has a deterministic code and no prior,
+``VAETransformer`` weighs the KL term by exactly 1, ``BetaVAETransformer`` by ``beta``.
+"""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval
+
+from ._base import _BaseAutoencoder
+
+_PARAMETERS = """\
+    n_components : int, default=2
+        Dimension of the latent code, i.e. the number of output columns of
+        :meth:`transform`.
+
+    hidden_layer_sizes : array-like of int, default=(256, 128)
+        Widths of the encoder's hidden layers, from the input to the code; the
+        decoder mirrors them. ``()`` gives a linear encoder and decoder.
+
+    reconstruction_loss : {"auto", "bce", "mse"}, default="auto"
+        Likelihood of the decoder. ``"bce"``: Bernoulli on the decoder's
+        logits, for data in [0, 1] such as pixel intensities. ``"mse"``:
+        Gaussian with unit variance, for standardized data. ``"auto"`` picks
+        ``"bce"`` when every value of the training X lies in [0, 1] and
+        ``"mse"`` otherwise; the choice is stored in ``reconstruction_loss_``.
+
+    max_epochs : int, default=100
+        Number of passes over the training data (fewer with early stopping).
+
+    batch_size : int, default=128
+        Rows per mini-batch, in training and in inference.
+
+    lr : float, default=1e-3
+        Learning rate of the optimizer.
+
+    optimizer : {"adam", "adamw", "sgd", "rmsprop"} or callable, default="adam"
+        The optimizer, by name or as a ``torch.optim.Optimizer`` class (or
+        ``functools.partial`` of one, to set its other arguments).
+
+    validation_fraction : float in [0, 1), default=0.1
+        Fraction of the training rows held out to compute ``valid_loss`` every
+        epoch, for early stopping and learning curves. ``0`` trains on all rows.
+
+    early_stopping : bool, default=False
+        Stop when ``valid_loss`` has not improved for ``n_iter_no_change``
+        epochs and keep the weights of the best epoch.
+
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+
+    device : str, default="auto"
+        Torch device to train and infer on: ``"cpu"``, ``"cuda"``, ``"cuda:1"``,
+        ..., or ``"auto"`` for a CUDA GPU when there is one.
+
+    callbacks : list of skorch callbacks or None, default=None
+        Extra `skorch callbacks <https://skorch.readthedocs.io/en/stable/callbacks.html>`_,
+        e.g. ``LRScheduler`` or ``Checkpoint``, passed to the net (copied, so
+        that the objects given here are never modified).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and the
+        posterior noise. With an int, ``fit`` on the same data gives the same
+        model bit for bit on CPU. Torch's global random state is left alone.
+
+    verbose : int, default=0
+        0: silent. 1: a progress bar over the epochs with the latest losses.
+        2: skorch's table of losses, one row per epoch."""
+
+_ATTRIBUTES = """\
+    net_ : skvae._net.AutoencoderNet
+        The trained skorch ``NeuralNet``; ``net_.module_`` is the plain torch
+        module (see :mod:`skvae.modules`).
+
+    history_ : skorch.History
+        Per-epoch record of training: ``history_[:, "train_loss"]``,
+        ``"valid_loss"`` and their parts ``"train_recon_loss"``,
+        ``"train_kl_loss"`` (and ``valid_``), in nats per sample.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    reconstruction_loss_ : {"bce", "mse"}
+        The likelihood actually used (resolves ``"auto"``).
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings."""
+
+_SEE_ALSO = """\
+    AutoencoderTransformer : Deterministic autoencoder, no prior.
+    VAETransformer : Variational autoencoder.
+    BetaVAETransformer : VAE with a weighted KL term.
+    sklearn.decomposition.PCA : The linear counterpart."""
+
+
+def _fill_docstring(cls):
+    cls.__doc__ = (
+        cls.__doc__.replace("{parameters}", _PARAMETERS)
+        .replace("{attributes}", _ATTRIBUTES)
+        .replace("{see_also}", _SEE_ALSO)
+    )
+    return cls
+
+
+@_fill_docstring
+class AutoencoderTransformer(_BaseAutoencoder):
+    """Autoencoder as a scikit-learn transformer.
+
+    A deterministic encoder maps each row to ``n_components`` numbers and a
+    decoder maps them back; both are multi-layer perceptrons trained to
+    minimise the reconstruction loss. There is no prior over the code, so
+    :meth:`sample` draws codes from a Gaussian mixture fitted to the training
+    codes.
+
+    Parameters
+    ----------
+{parameters}
+
+    Attributes
+    ----------
+{attributes}
+
+    latent_density_ : sklearn.mixture.GaussianMixture
+        Mixture of up to 10 Gaussians fitted to the training codes, used by
+        :meth:`sample`.
+
+    See Also
+    --------
+{see_also}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import AutoencoderTransformer
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(n_components=8, max_epochs=5, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 8)
+    >>> ae.reconstruction_loss_
+    'bce'
+    >>> ae.inverse_transform(ae.transform(X[:3])).shape
+    (3, 64)
+    """
+
+    _variational = False
+
+    def _kl_weight(self):
+        return 0.0
+
+
+@_fill_docstring
+class VAETransformer(_BaseAutoencoder):
+    """Variational autoencoder (VAE) as a scikit-learn transformer.
+
+    The encoder gives each row a Gaussian posterior ``q(z | x)`` over
+    ``n_components`` latent dimensions; the decoder gives ``p(x | z)``; the
+    prior is ``N(0, I)``. Training maximises the evidence lower bound (ELBO),
+    reconstruction log-likelihood minus ``KL(q(z | x) || p(z))``.
+    :meth:`transform` returns posterior means, :meth:`sample` decodes draws
+    from the prior, and :meth:`score` is the mean ELBO.
+
+    Parameters
+    ----------
+{parameters}
+
+    Attributes
+    ----------
+{attributes}
+
+    See Also
+    --------
+{see_also}
+
+    References
+    ----------
+    Kingma, D. P. and Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skvae import VAETransformer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> vae = make_pipeline(StandardScaler(),
+    ...                     VAETransformer(n_components=4, max_epochs=5, random_state=0))
+    >>> codes = vae.fit_transform(X)
+    >>> codes.shape
+    (1797, 4)
+    >>> vae[-1].reconstruction_loss_
+    'mse'
+    >>> vae.inverse_transform(codes[:2]).shape
+    (2, 64)
+    """
+
+    _variational = True
+
+
+@_fill_docstring
+class BetaVAETransformer(VAETransformer):
+    """Beta-VAE: a VAE whose KL term is weighted by ``beta``, as a transformer.
+
+    ``beta > 1`` pushes the posterior towards the factorised prior, trading
+    reconstruction for codes whose dimensions tend to vary independently
+    (disentanglement); ``beta = 1`` is the plain :class:`VAETransformer`.
+    :meth:`score` still reports the true ELBO (KL weight 1), so models trained
+    with different ``beta`` compare fairly in ``GridSearchCV``.
+
+    Parameters
+    ----------
+{parameters}
+
+    beta : float, default=4.0
+        Weight of the KL term in the training loss.
+
+    Attributes
+    ----------
+{attributes}
+
+    See Also
+    --------
+{see_also}
+
+    References
+    ----------
+    Higgins, I. et al. (2017). beta-VAE: Learning Basic Visual Concepts with a
+    Constrained Variational Framework. ICLR.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import BetaVAETransformer
+    >>> X = load_digits().data / 16
+    >>> bvae = BetaVAETransformer(n_components=4, beta=4.0, max_epochs=5, random_state=0)
+    >>> bvae.fit(X).sample(3, random_state=0).shape
+    (3, 64)
+    """
+
+    _parameter_constraints = {
+        **VAETransformer._parameter_constraints,
+        "beta": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        reconstruction_loss="auto",
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        device="auto",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        beta=4.0,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            reconstruction_loss=reconstruction_loss,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            device=device,
+            callbacks=callbacks,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.beta = beta
+
+    def _kl_weight(self):
+        return self.beta
