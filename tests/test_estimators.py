@@ -1,0 +1,267 @@
+"""Behaviour of the three estimators that users rely on beyond sklearn's checks."""
+
+import math
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+from skvae import AutoencoderTransformer, BetaVAETransformer, DivergenceError, VAETransformer
+from skvae._losses import gaussian_kl, reconstruction_nll
+from skvae.modules import reparameterize
+
+ESTIMATORS = [AutoencoderTransformer, VAETransformer, BetaVAETransformer]
+FAST = dict(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X[:600] / 16, y[:600]
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, _ = digits
+    return {cls: cls(n_components=4, **FAST).fit(X) for cls in ESTIMATORS}
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_same_seed_gives_bit_identical_model(cls, digits, fitted):
+    X, _ = digits
+    again = cls(n_components=4, **FAST).fit(X)
+    np.testing.assert_array_equal(again.transform(X), fitted[cls].transform(X))
+    other = cls(n_components=4, **{**FAST, "random_state": 1}).fit(X)
+    assert not np.array_equal(other.transform(X), fitted[cls].transform(X))
+
+
+def test_fit_leaves_torch_global_random_state_alone(digits):
+    X, _ = digits
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    VAETransformer(max_epochs=1, random_state=0).fit(X)
+    np.testing.assert_array_equal(torch.rand(3), expected)
+
+
+def test_auto_loss_is_bce_only_for_unit_range(digits):
+    X, _ = digits
+    assert VAETransformer(max_epochs=1).fit(X).reconstruction_loss_ == "bce"
+    standardized = StandardScaler().fit_transform(X)
+    assert VAETransformer(max_epochs=1).fit(standardized).reconstruction_loss_ == "mse"
+    with pytest.raises(ValueError, match=r"needs every value of X in \[0, 1\].*MinMaxScaler"):
+        VAETransformer(reconstruction_loss="bce", max_epochs=1).fit(standardized)
+
+
+def test_loss_weighs_kl_by_beta_and_ae_has_none(fitted):
+    beta = fitted[BetaVAETransformer]
+    last = beta.history_[-1]
+    assert last["train_loss"] == pytest.approx(last["train_recon_loss"] + 4.0 * last["train_kl_loss"])
+    vae = fitted[VAETransformer].history_[-1]
+    assert vae["train_loss"] == pytest.approx(vae["train_recon_loss"] + vae["train_kl_loss"])
+    ae = fitted[AutoencoderTransformer].history_[-1]
+    assert "train_kl_loss" not in ae
+    assert ae["train_loss"] == pytest.approx(ae["train_recon_loss"])
+
+
+def test_history_reads_like_skorch(fitted):
+    history = fitted[VAETransformer].history_
+    assert len(history[:, "train_loss"]) == fitted[VAETransformer].n_iter_ == 10
+    assert all(math.isfinite(v) for v in history[:, "valid_loss"])
+    # training lowers the loss
+    assert history[-1, "train_loss"] < history[0, "train_loss"]
+
+
+def test_beta_one_is_exactly_the_vae(digits):
+    X, _ = digits
+    vae = VAETransformer(**FAST).fit(X)
+    beta_one = BetaVAETransformer(beta=1.0, **FAST).fit(X)
+    np.testing.assert_array_equal(beta_one.transform(X), vae.transform(X))
+    assert beta_one.history_[:, "train_loss"] == vae.history_[:, "train_loss"]
+
+
+def test_beta_vae_score_is_the_true_elbo():
+    """score weighs the KL by 1 whatever beta is: compare with a 20000-draw estimate."""
+    # a 2-D manifold in 20-D, so that even beta=4 keeps a KL term worth weighing
+    rng = np.random.RandomState(0)
+    X = 3 * np.tanh(rng.randn(300, 2) @ rng.randn(2, 20)) + 0.1 * rng.randn(300, 20)
+    model = BetaVAETransformer(beta=4.0, max_epochs=30, random_state=0).fit(X)
+    module = model.net_.module_.eval()
+    x = torch.tensor(X[:50], dtype=torch.float32)
+    with torch.no_grad():
+        mean, logvar = module.encode(x)
+        z = reparameterize(mean, logvar, torch.randn(20000, 1, mean.shape[1]))
+        decoded = module.decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+        recon = reconstruction_nll(decoded, x, "mse").mean(0)
+        kl = gaussian_kl(mean, logvar)
+    elbo = -(recon + kl).numpy()
+    beta_weighted = -(recon + 4.0 * kl).numpy()
+    assert elbo.mean() - beta_weighted.mean() > 3  # nats: the two are far apart
+    np.testing.assert_allclose(model.score_samples(X[:50]), elbo, rtol=0.02)
+    assert model.score(X[:50]) == pytest.approx(elbo.mean(), rel=0.01)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_scores_are_deterministic_and_rank_noise_low(cls, digits, fitted):
+    X, _ = digits
+    model = fitted[cls]
+    scores = model.score_samples(X)
+    np.testing.assert_array_equal(scores, model.score_samples(X))
+    noise = np.random.RandomState(0).uniform(size=X.shape)
+    assert np.median(model.score_samples(noise)) < np.percentile(scores, 5)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_a_row_does_not_depend_on_its_batch(cls, digits, fitted):
+    X, _ = digits
+    model = fitted[cls]
+    full_codes, full_scores = model.transform(X), model.score_samples(X)
+    order = np.random.RandomState(0).permutation(len(X))[:37]
+    np.testing.assert_allclose(model.transform(X[order]), full_codes[order], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.score_samples(X[order]), full_scores[order], rtol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, VAETransformer])
+def test_reconstructions_beat_the_mean_image(cls, digits):
+    X, _ = digits
+    model = cls(n_components=8, max_epochs=40, random_state=0).fit(X)
+    X_rec = model.inverse_transform(model.transform(X))
+    assert X_rec.shape == X.shape and X_rec.min() >= 0 and X_rec.max() <= 1
+    baseline = ((X - X.mean(0)) ** 2).mean()
+    assert ((X - X_rec) ** 2).mean() < 0.6 * baseline
+
+
+def test_transform_return_std(fitted, digits):
+    X, _ = digits
+    mean, std = fitted[VAETransformer].transform(X, return_std=True)
+    assert mean.shape == std.shape == (len(X), 4) and (std > 0).all()
+    np.testing.assert_array_equal(mean, fitted[VAETransformer].transform(X))
+    _, ae_std = fitted[AutoencoderTransformer].transform(X, return_std=True)
+    assert (ae_std == 0).all()
+
+
+def test_inverse_transform_checks_code_width(fitted):
+    with pytest.raises(ValueError, match="n_components=4"):
+        fitted[VAETransformer].inverse_transform(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_sample(cls, fitted):
+    model = fitted[cls]
+    first = model.sample(5, random_state=0)
+    assert first.shape == (5, 64) and first.min() >= 0 and first.max() <= 1
+    np.testing.assert_array_equal(first, model.sample(5, random_state=0))
+    assert not np.array_equal(first, model.sample(5, random_state=1))
+    with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+        model.sample(0)
+
+
+def test_divergence_names_the_epoch_and_keeps_the_old_model(digits):
+    X, _ = digits
+    model = VAETransformer(max_epochs=2, random_state=0).fit(X)
+    codes = model.transform(X)
+    huge = np.full((50, 64), 1e30)
+    with pytest.raises(DivergenceError, match=r"at epoch 1, batch 1.*lr=0.001.*StandardScaler"):
+        model.fit(huge)
+    np.testing.assert_array_equal(model.transform(X), codes)
+    assert model.reconstruction_loss_ == "bce"
+
+
+def test_invalid_fit_keeps_the_fitted_state(digits):
+    X, _ = digits
+    columns = [f"pixel{i}" for i in range(64)]
+    model = VAETransformer(max_epochs=2, random_state=0).fit(pd.DataFrame(X, columns=columns))
+    before = dict(vars(model))
+    codes = model.transform(pd.DataFrame(X, columns=columns))
+    bad = pd.DataFrame(np.where(X > 0.5, np.nan, X)[:, :10], columns=[f"c{i}" for i in range(10)])
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(bad)
+    assert vars(model) == before
+    np.testing.assert_array_equal(model.transform(pd.DataFrame(X, columns=columns)), codes)
+
+
+def test_pandas_in_and_out(digits):
+    X, _ = digits
+    frame = pd.DataFrame(X, columns=[f"pixel{i}" for i in range(64)], index=np.arange(len(X)) + 1000)
+    model = VAETransformer(n_components=3, max_epochs=2, random_state=0).set_output(transform="pandas")
+    codes = model.fit_transform(frame)
+    assert isinstance(codes, pd.DataFrame)
+    assert list(codes.columns) == ["vaetransformer0", "vaetransformer1", "vaetransformer2"]
+    assert codes.index.equals(frame.index)
+    assert list(model.feature_names_in_) == list(frame.columns)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_dtypes(dtype, digits):
+    X, _ = digits
+    data = (X * 16).astype(dtype)
+    codes = VAETransformer(max_epochs=1, random_state=0).fit_transform(data)
+    assert codes.dtype == (np.float32 if dtype == np.float32 else np.float64)
+    assert np.isfinite(codes).all()
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_clone_pickle_joblib_are_bit_identical(cls, digits, fitted, tmp_path):
+    X, _ = digits
+    model = fitted[cls]
+    codes = model.transform(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).transform(X), codes)
+    joblib.dump(model, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.transform(X), codes)
+    np.testing.assert_array_equal(restored.sample(3, random_state=0), model.sample(3, random_state=0))
+    np.testing.assert_array_equal(clone(model).fit(X).transform(X), codes)
+
+
+def test_early_stopping(digits):
+    X, _ = digits
+    model = VAETransformer(early_stopping=True, n_iter_no_change=2, max_epochs=500, lr=1e-2,
+                           random_state=0).fit(X)
+    assert model.n_iter_ < 500
+    best = int(np.argmin(model.history_[:, "valid_loss"]))
+    assert model.n_iter_ - 1 - best == 2  # stopped after the patience ran out
+    with pytest.raises(ValueError, match="validation_fraction"):
+        VAETransformer(early_stopping=True, validation_fraction=0.0).fit(X)
+
+
+def test_user_callbacks_run_and_stay_untouched(digits):
+    X, _ = digits
+
+    class CountEpochs(Callback):
+        def initialize(self):
+            self.epochs_ = 0
+            return self
+
+        def on_epoch_end(self, net, **kwargs):
+            self.epochs_ += 1
+
+    counter = CountEpochs()
+    model = VAETransformer(max_epochs=3, callbacks=[counter], random_state=0).fit(X)
+    assert not hasattr(counter, "epochs_")  # the estimator's params are never modified
+    assert dict(model.net_.callbacks_)["CountEpochs"].epochs_ == 3
+
+
+def test_verbose_shows_progress(digits, capsys):
+    X, _ = digits
+    VAETransformer(max_epochs=2, verbose=0).fit(X)
+    assert capsys.readouterr() == ("", "")
+    VAETransformer(max_epochs=2, verbose=1).fit(X)
+    assert "2/2" in capsys.readouterr().err
+    VAETransformer(max_epochs=2, verbose=2).fit(X)
+    assert "train_loss" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_says_what_to_do(digits):
+    X, _ = digits
+    with pytest.raises(ValueError, match="finds no CUDA GPU. Use device='cpu'"):
+        VAETransformer(device="cuda").fit(X)
+    with pytest.raises(ValueError, match="is not a torch device"):
+        VAETransformer(device="gpu0").fit(X)
