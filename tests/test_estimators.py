@@ -138,6 +138,13 @@ def test_reconstructions_beat_the_mean_image(cls, digits):
     assert ((X - X_rec) ** 2).mean() < 0.6 * baseline
 
 
+def test_mse_reconstructions_are_not_squashed(digits):
+    X, _ = digits
+    model = VAETransformer(n_components=8, max_epochs=20, random_state=0).fit(X * 16)
+    assert model.reconstruction_loss_ == "mse"
+    assert model.inverse_transform(model.transform(X * 16)).max() > 8  # far beyond a Sigmoid's 1
+
+
 def test_transform_return_std(fitted, digits):
     X, _ = digits
     mean, std = fitted[VAETransformer].transform(X, return_std=True)

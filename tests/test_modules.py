@@ -1,0 +1,49 @@
+"""The torch networks in skvae.modules work as plain PyTorch, without skvae's estimators."""
+
+import torch
+
+from skvae._losses import ELBOLoss
+from skvae.modules import (
+    LOGVAR_MAX,
+    LOGVAR_MIN,
+    Autoencoder,
+    MLPDecoder,
+    MLPEncoder,
+    VariationalAutoencoder,
+)
+
+
+def test_vae_module_trains_with_a_plain_torch_loop():
+    torch.manual_seed(0)
+    prototypes = torch.rand(4, 10).round()
+    x = prototypes[torch.randint(4, (64,))]  # four kinds of row: worth encoding
+    model = VariationalAutoencoder(MLPEncoder(10, 2 * 3, (16,)), MLPDecoder(3, 10, (16,)))
+    out = model(x)
+    assert out.reconstruction.shape == (64, 10)
+    assert out.z.shape == out.mean.shape == out.logvar.shape == (64, 3)
+    loss_fn = ELBOLoss("bce")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = loss_fn(model(x), x).loss.item()
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss_fn(model(x), x).loss.backward()
+        optimizer.step()
+    assert loss_fn(model(x), x).loss.item() < first - 1.0
+
+
+def test_autoencoder_module_is_deterministic_with_an_offset():
+    offset = torch.full((5,), 7.0)
+    model = Autoencoder(MLPEncoder(5, 2, ()), MLPDecoder(2, 5, ()), output_offset=offset)
+    torch.nn.init.zeros_(model.decoder.net[-1].weight)
+    torch.nn.init.zeros_(model.decoder.net[-1].bias)
+    out = model(torch.randn(4, 5))
+    assert out.logvar is None and torch.equal(out.z, out.mean)
+    assert torch.equal(out.reconstruction, offset.expand(4, 5))  # unbounded, no Sigmoid
+
+
+def test_log_variance_stays_finite_for_extreme_inputs():
+    model = VariationalAutoencoder(MLPEncoder(3, 4, ()), MLPDecoder(2, 3, ()))
+    mean, logvar = model.encode(torch.tensor([[1e6, -1e6, 1e6], [-1e6, 1e6, -1e6]]))
+    assert logvar.min() >= LOGVAR_MIN and logvar.max() <= LOGVAR_MAX
+    loss = ELBOLoss("mse")(model(torch.zeros(2, 3)), torch.zeros(2, 3))
+    assert torch.isfinite(loss.kl_loss)
