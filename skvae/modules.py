@@ -13,6 +13,8 @@ __all__ = [
     "AutoencoderOutput",
     "MLPEncoder",
     "MLPDecoder",
+    "ConvEncoder",
+    "ConvDecoder",
     "Autoencoder",
     "VariationalAutoencoder",
 ]
@@ -100,6 +102,113 @@ class MLPDecoder(nn.Module):
 
     def forward(self, z):
         return self.net(z)
+
+
+def conv_feature_sizes(height, width, n_layers):
+    """Spatial size after each of ``n_layers`` strided convolutions, input first.
+
+    A dimension of 2 or more is halved (rounding down) by a 4x4 kernel with
+    stride 2 and padding 1; a dimension of 1 stays 1 (3x3 kernel, stride 1).
+    """
+    sizes = [(height, width)]
+    for _ in range(n_layers):
+        sizes.append(tuple(size // 2 if size >= 2 else 1 for size in sizes[-1]))
+    return sizes
+
+
+def _conv_geometry(source, target):
+    """Kernel, stride and output padding taking ``source`` to ``target`` along one axis.
+
+    Describes the encoder's convolution from ``target`` down to ``source`` and,
+    read backwards, the decoder's transposed convolution from ``source`` back
+    up to exactly ``target``.
+    """
+    if target == source:  # a dimension of 1 that stays 1
+        return 3, 1, 0
+    return 4, 2, target - 2 * source
+
+
+class ConvEncoder(nn.Module):
+    """Strided convolutions followed by a fully connected head.
+
+    Maps ``(N, C, H, W)`` to ``(N, n_outputs)``. Each convolution (ReLU after
+    it) halves the height and width, rounding down, as long as they are 2 or
+    more; any height and width work, odd ones and 1 included.
+
+    Parameters
+    ----------
+    input_shape : (C, H, W)
+        Shape of one input image.
+    n_outputs : int
+        Size of the output: ``n_components``, or twice that for a VAE.
+    conv_channels : sequence of int
+        Output channels of each convolution, from the image inwards.
+    hidden_layer_sizes : sequence of int
+        Widths of the dense layers between the flattened feature map and the
+        output.
+    """
+
+    def __init__(self, input_shape, n_outputs, conv_channels=(32, 64), hidden_layer_sizes=(256,)):
+        super().__init__()
+        channels, height, width = input_shape
+        sizes = conv_feature_sizes(height, width, len(conv_channels))
+        layers = []
+        for n_in, n_out, (target, source) in zip(
+            [channels, *conv_channels], conv_channels, zip(sizes, sizes[1:])
+        ):
+            (kh, sh, _), (kw, sw, _) = (_conv_geometry(s, t) for s, t in zip(source, target))
+            layers += [nn.Conv2d(n_in, n_out, (kh, kw), (sh, sw), padding=1), nn.ReLU()]
+        self.conv = nn.Sequential(*layers)
+        n_flat = conv_channels[-1] * sizes[-1][0] * sizes[-1][1] if conv_channels else channels * height * width
+        self.head = _mlp([n_flat, *hidden_layer_sizes, n_outputs])
+
+    def forward(self, x):
+        return self.head(self.conv(x).flatten(1))
+
+
+class ConvDecoder(nn.Module):
+    """Fully connected layers followed by transposed convolutions.
+
+    Maps ``(N, n_components)`` to ``(N, C, H, W)``, exactly the shape that
+    :class:`ConvEncoder` takes: each transposed convolution doubles the feature
+    map and pads by one where the encoder rounded an odd size down. The output
+    is not squashed (logits or Gaussian mean).
+
+    Parameters
+    ----------
+    n_components : int
+        Size of the code.
+    output_shape : (C, H, W)
+        Shape of one output image.
+    conv_channels : sequence of int
+        Input channels of each transposed convolution, from the code outwards
+        (usually the encoder's, reversed); the last one outputs C channels.
+    hidden_layer_sizes : sequence of int
+        Widths of the dense layers between the code and the first feature map.
+    """
+
+    def __init__(self, n_components, output_shape, conv_channels=(64, 32), hidden_layer_sizes=(256,)):
+        super().__init__()
+        channels, height, width = output_shape
+        sizes = conv_feature_sizes(height, width, len(conv_channels))[::-1]
+        first = (conv_channels[0], *sizes[0]) if conv_channels else (channels, height, width)
+        self.head = nn.Sequential(
+            _mlp([n_components, *hidden_layer_sizes, first[0] * first[1] * first[2]]),
+            nn.Unflatten(1, first),
+        )
+        layers = []
+        for n_in, n_out, (source, target) in zip(
+            conv_channels, [*conv_channels[1:], channels], zip(sizes, sizes[1:])
+        ):
+            (kh, sh, ph), (kw, sw, pw) = (_conv_geometry(s, t) for s, t in zip(source, target))
+            layers += [
+                nn.ReLU(),
+                nn.ConvTranspose2d(n_in, n_out, (kh, kw), (sh, sw), padding=1, output_padding=(ph, pw)),
+            ]
+        self.deconv = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.deconv(self.head(z))
 
 
 class Autoencoder(nn.Module):
