@@ -7,6 +7,7 @@ A subclass says only whether its code is variational and how much the KL term we
 
 import copy
 import math
+import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -25,6 +26,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 
 from ._data import as_float_tensor, iter_batches
+from ._images import images_to_rows, resolve_image_shape, rows_to_images
 from ._losses import (
     ELBOLoss,
     decoder_mean,
@@ -35,7 +37,14 @@ from ._losses import (
     reconstruction_nll,
 )
 from ._net import AutoencoderNet, EpochProgressBar, StopOnDivergence
-from .modules import Autoencoder, MLPDecoder, MLPEncoder, VariationalAutoencoder
+from .modules import (
+    Autoencoder,
+    ConvDecoder,
+    ConvEncoder,
+    MLPDecoder,
+    MLPEncoder,
+    VariationalAutoencoder,
+)
 
 _OPTIMIZERS = {
     "adam": torch.optim.Adam,
@@ -60,6 +69,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "architecture": [StrOptions({"mlp", "conv"}), tuple],
+        "conv_channels": ["array-like"],
+        "image_shape": ["array-like", None],
         "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -79,6 +91,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         n_components=2,
         *,
         hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        conv_channels=(32, 64),
+        image_shape=None,
         reconstruction_loss="auto",
         max_epochs=100,
         batch_size=128,
@@ -94,6 +109,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.architecture = architecture
+        self.conv_channels = conv_channels
+        self.image_shape = image_shape
         self.reconstruction_loss = reconstruction_loss
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -118,8 +136,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data. Integers are converted to float.
+        X : array-like of shape (n_samples, n_features), or image array
+            Training data: rows, or images shaped ``(n, H, W)`` or
+            ``(n, C, H, W)``. Integers are converted to float; ``uint8`` data
+            is read as 8-bit intensities and divided by 255.
         y : None
             Ignored; present for API consistency.
 
@@ -137,8 +157,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : array-like of shape (n_samples, n_features), or image array
+            Training data, as for :meth:`fit`.
         y : None
             Ignored.
 
@@ -148,20 +168,24 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Posterior means (the codes) of X.
         """
         X = self._fit(X)
-        return self._encode(X)[0].astype(X.dtype, copy=False)
+        return self._encode(X)[0].astype(_output_dtype(X), copy=False)
 
     def _fit(self, X):
         with _unchanged_on_error(self):
-            X = validate_data(self, X, dtype=_DTYPES)
-            kind = self._resolve_reconstruction_loss(X)
-            hidden = self._check_hidden_layer_sizes()
+            X = self._validate_input(X, reset=True)
+            hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
             device = _resolve_device(self.device)
             self._check_validation_rows(len(X))
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            # the one float copy of the data that training needs, shaped for the module
             data = as_float_tensor(X, device)
+            if self.input_scale_ != 1:
+                data /= self.input_scale_
+            data = data.view(len(data), *self._module_input_shape())
+            kind = self._resolve_reconstruction_loss(data)
             with _seeded_torch(seed):
                 net = AutoencoderNet(
-                    module=self._build_module(data, hidden, initial_output_offset(data, kind)),
+                    module=self._build_module(hidden, initial_output_offset(data, kind)),
                     criterion=ELBOLoss(kind, self._kl_weight()),
                     optimizer=_OPTIMIZERS.get(self.optimizer, self.optimizer),
                     lr=self.lr,
@@ -175,6 +199,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     verbose=self.verbose if self.verbose >= 2 else 0,
                 )
                 net.fit(data)
+            del data
             net.module_.eval()
             self.net_ = net
             self.history_ = net.history
@@ -184,11 +209,60 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 self.latent_density_ = self._fit_latent_density(X, seed)
         return X
 
-    def _build_module(self, data, hidden, output_offset):
-        n_features = data.shape[1]
-        n_outputs = 2 * self.n_components if self._variational else self.n_components
-        encoder = MLPEncoder(n_features, n_outputs, hidden)
-        decoder = MLPDecoder(self.n_components, n_features, hidden[::-1])
+    def _validate_input(self, X, reset):
+        """Validate X as rows; on fit, learn its image shape and intensity scale."""
+        X, shape = images_to_rows(X)
+        is_uint8 = _is_uint8(X)
+        # uint8 stays uint8 here and becomes float one batch at a time
+        X = validate_data(self, X, dtype=None if is_uint8 else _DTYPES, reset=reset)
+        if reset:
+            requested = self.image_shape if self.image_shape is not None else shape
+            self.image_shape_ = None if requested is None else resolve_image_shape(requested, X.shape[1])
+            if shape is not None and self.image_shape_ != shape:
+                raise ValueError(
+                    f"X holds images of shape {shape}, but image_shape={self.image_shape!r}."
+                )
+            self.input_scale_ = 255.0 if is_uint8 else 1.0
+            return X
+        if shape is not None and shape != self.image_shape_:
+            raise ValueError(
+                f"X holds images of shape {shape}, but {type(self).__name__} was fitted "
+                f"on {'rows' if self.image_shape_ is None else f'images of shape {self.image_shape_}'}."
+            )
+        if is_uint8 != (self.input_scale_ == 255):
+            warnings.warn(
+                f"X is {'' if is_uint8 else 'not '}uint8, but the training data "
+                f"{'was' if self.input_scale_ == 255 else 'was not'}; X is divided by "
+                f"{self.input_scale_:g} either way, as the training data was.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return X
+
+    def _module_input_shape(self):
+        """Shape of one row as the torch module takes it."""
+        if self.architecture == "mlp" or self.image_shape_ is None:
+            if self.architecture == "conv":
+                raise ValueError(
+                    "architecture='conv' needs images: pass X shaped (n, H, W) or "
+                    "(n, C, H, W), or set image_shape=(H, W) or (C, H, W) for flat rows."
+                )
+            return (self.n_features_in_,)
+        return self.image_shape_
+
+    def _build_module(self, hidden, output_offset):
+        shape = self._module_input_shape()
+        k = self.n_components
+        n_outputs = 2 * k if self._variational else k
+        if self.architecture == "mlp":
+            encoder = MLPEncoder(shape[0], n_outputs, hidden)
+            decoder = MLPDecoder(k, shape[0], hidden[::-1])
+        elif self.architecture == "conv":
+            channels = _positive_ints("conv_channels", self.conv_channels)
+            encoder = ConvEncoder(shape, n_outputs, channels, hidden)
+            decoder = ConvDecoder(k, shape, channels[::-1], hidden[::-1])
+        else:
+            encoder, decoder = _custom_modules(self.architecture, shape, n_outputs, k)
         model = VariationalAutoencoder if self._variational else Autoencoder
         return model(encoder, decoder, output_offset)
 
@@ -213,26 +287,18 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=seed)
         return mixture.fit(codes)
 
-    def _resolve_reconstruction_loss(self, X):
-        in_unit_range = X.min() >= 0 and X.max() <= 1
+    def _resolve_reconstruction_loss(self, data):
+        low, high = data.min().item(), data.max().item()
+        in_unit_range = low >= 0 and high <= 1
         if self.reconstruction_loss == "auto":
             return "bce" if in_unit_range else "mse"
         if self.reconstruction_loss == "bce" and not in_unit_range:
             raise ValueError(
                 "reconstruction_loss='bce' needs every value of X in [0, 1], but X "
-                f"spans [{X.min():.4g}, {X.max():.4g}]. Scale X into [0, 1] (e.g. "
+                f"spans [{low:.4g}, {high:.4g}]. Scale X into [0, 1] (e.g. "
                 "MinMaxScaler) or use reconstruction_loss='mse'."
             )
         return self.reconstruction_loss
-
-    def _check_hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {self.hidden_layer_sizes!r}."
-            )
-        return [int(s) for s in sizes]
 
     def _check_validation_rows(self, n_samples):
         if self.early_stopping and math.floor(self.validation_fraction * n_samples) < 1:
@@ -244,29 +310,37 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     # ------------------------------------------------------------ inference
 
-    def _run_batches(self, X, step):
+    def _run_batches(self, X, step, *, codes=False):
         """Apply ``step(module, batch) -> tuple of tensors`` over row batches of X.
 
-        Runs in eval mode without autograd, and writes each batch's results into
-        arrays allocated once, so memory is one batch plus the outputs.
+        Batches of data are scaled and shaped as in training; batches of codes
+        (``codes=True``) go in as they are. Runs in eval mode without autograd
+        and writes each batch's results into arrays allocated once, so memory
+        is one batch plus the outputs.
         """
         module = self.net_.module_
         module.eval()
+        shape = (self.n_components,) if codes else self._module_input_shape()
         outputs = None
         with torch.inference_mode():
             for rows, batch in iter_batches(X, self.batch_size, self.net_.device):
-                results = [r.cpu().numpy() for r in step(module, batch)]
+                if not codes and self.input_scale_ != 1:
+                    batch = batch / self.input_scale_
+                results = [r.cpu().numpy() for r in step(module, batch.view(len(batch), *shape))]
                 if outputs is None:
                     outputs = [np.empty((len(X), *r.shape[1:]), r.dtype) for r in results]
                 for out, result in zip(outputs, results):
                     out[rows] = result
         return outputs
 
-    def _encode(self, X):
+    def _encode(self, X, *, return_std=False):
+        """Posterior means of X, and the standard deviations if asked for."""
+
         def step(module, batch):
             mean, logvar = module.encode(batch)
-            std = torch.zeros_like(mean) if logvar is None else torch.exp(0.5 * logvar)
-            return mean, std
+            if not return_std:
+                return (mean,)
+            return mean, torch.zeros_like(mean) if logvar is None else torch.exp(0.5 * logvar)
 
         return self._run_batches(X, step)
 
@@ -275,8 +349,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Data to encode.
+        X : array-like of shape (n_samples, n_features), or image array
+            Data to encode, shaped like the training data.
         return_std : bool, default=False
             Also return the posterior standard deviations (zeros for the
             deterministic autoencoder). A sampled code is then
@@ -290,10 +364,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Posterior standard deviations, only if ``return_std`` is True.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
-        mean, std = self._encode(X)
-        mean = mean.astype(X.dtype, copy=False)
-        return (mean, std.astype(X.dtype, copy=False)) if return_std else mean
+        X = self._validate_input(X, reset=False)
+        dtype = _output_dtype(X)
+        codes = [c.astype(dtype, copy=False) for c in self._encode(X, return_std=return_std)]
+        return tuple(codes) if return_std else codes[0]
 
     def inverse_transform(self, X):
         """Decode latent codes back to data space.
@@ -306,8 +380,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features_in_)
-            The decoder's mean: probabilities for ``reconstruction_loss_ ==
-            "bce"``, values on the data's scale for ``"mse"``.
+            The decoder's mean, as rows on the training data's scale:
+            probabilities for ``reconstruction_loss_ == "bce"`` (times 255 for
+            uint8 training data). :meth:`as_images` shapes them into images.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=_DTYPES, input_name="X")
@@ -317,11 +392,46 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"inverse_transform expects codes with n_components={self.n_components} "
                 "columns, as returned by transform."
             )
-        kind = self.reconstruction_loss_
-        (X_rec,) = self._run_batches(
-            Z, lambda module, z: (decoder_mean(module.decode(z), kind).flatten(1),)
-        )
+        kind, scale = self.reconstruction_loss_, self.input_scale_
+
+        def step(module, z):
+            return (decoder_mean(module.decode(z), kind).flatten(1) * scale,)
+
+        (X_rec,) = self._run_batches(Z, step, codes=True)
         return X_rec.astype(Z.dtype, copy=False)
+
+    def as_images(self, X, *, channels_last=True):
+        """Shape rows of data (inputs, reconstructions, samples) into images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Rows on the training data's scale, e.g. from
+            :meth:`inverse_transform` or :meth:`sample`.
+        channels_last : bool, default=True
+            ``(n, H, W, C)``, or ``(n, H, W)`` for one channel, as
+            ``matplotlib.pyplot.imshow`` takes; ``False`` gives ``(n, C, H, W)``.
+
+        Returns
+        -------
+        images : ndarray
+            ``uint8`` if the training data was ``uint8``, otherwise floats,
+            clipped to [0, 1] for the Bernoulli likelihood.
+        """
+        check_is_fitted(self)
+        if self.image_shape_ is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on tabular rows, not images: pass "
+                "image-shaped X or image_shape=(H, W) / (C, H, W) to fit."
+            )
+        X = check_array(X, dtype=_DTYPES, input_name="X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but images have {self.n_features_in_}.")
+        if self.input_scale_ == 255:
+            X = np.clip(np.rint(X), 0, 255).astype(np.uint8)
+        elif self.reconstruction_loss_ == "bce":
+            X = np.clip(X, 0, 1)
+        return rows_to_images(X, self.image_shape_, channels_last=channels_last)
 
     def sample(self, n_samples=1, random_state=None):
         """Generate new rows in data space.
@@ -378,7 +488,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         scores : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_DTYPES, reset=False)
+        X = self._validate_input(X, reset=False)
         kind = self.reconstruction_loss_
         points = quasi_normal_points(_N_SCORE_POINTS, self.n_components)
 
@@ -390,7 +500,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             return (-(recon + gaussian_kl(mean, logvar)),)
 
         (scores,) = self._run_batches(X, step)
-        return scores.astype(X.dtype, copy=False)
+        return scores.astype(_output_dtype(X), copy=False)
 
     def score(self, X, y=None):
         """Mean ELBO per sample in nats (higher is better).
@@ -418,6 +528,44 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _output_dtype(X):
+    return np.float32 if X.dtype == np.uint8 else X.dtype
+
+
+def _is_uint8(X):
+    dtypes = getattr(X, "dtypes", None)  # a DataFrame
+    if dtypes is not None:
+        return len(dtypes) > 0 and all(dtype == np.uint8 for dtype in dtypes)
+    return getattr(X, "dtype", None) == np.uint8
+
+
+def _positive_ints(name, value):
+    values = [value] if isinstance(value, Integral) else list(value)
+    if not all(isinstance(v, Integral) and v > 0 for v in values):
+        raise ValueError(f"{name} must be positive integers, got {value!r}.")
+    return [int(v) for v in values]
+
+
+def _custom_modules(architecture, shape, n_outputs, n_components):
+    """Build and check a user's ``(encoder_class, decoder_class)``."""
+    if len(architecture) != 2 or not all(callable(part) for part in architecture):
+        raise ValueError(
+            "architecture must be 'mlp', 'conv' or a pair (encoder_class, decoder_class), "
+            f"got {architecture!r}."
+        )
+    encoder, decoder = architecture[0](shape, n_outputs), architecture[1](n_components, shape)
+    with torch.no_grad():
+        code = encoder(torch.zeros(2, *shape))
+        out = decoder(torch.zeros(2, n_components))
+    if tuple(code.shape) != (2, n_outputs) or tuple(out.shape) != (2, *shape):
+        raise ValueError(
+            f"The encoder must map (N, *{shape}) to (N, {n_outputs}) and the decoder "
+            f"(N, {n_components}) to (N, *{shape}); for N=2 they gave {tuple(code.shape)} "
+            f"and {tuple(out.shape)}."
+        )
+    return encoder, decoder
 
 
 def _resolve_device(device):

@@ -17,7 +17,35 @@ _PARAMETERS = """\
 
     hidden_layer_sizes : array-like of int, default=(256, 128)
         Widths of the encoder's hidden layers, from the input to the code; the
-        decoder mirrors them. ``()`` gives a linear encoder and decoder.
+        decoder mirrors them. ``()`` gives a linear encoder and decoder. With
+        ``architecture="conv"`` these are the dense layers between the
+        convolutions and the code.
+
+    architecture : {"mlp", "conv"} or (encoder_class, decoder_class), default="mlp"
+        ``"mlp"``: fully connected networks on flat rows. ``"conv"``: strided
+        convolutions and transposed convolutions on images (see
+        :class:`skvae.modules.ConvEncoder`), for image-shaped X or flat rows
+        with ``image_shape``. Or a pair of your own ``torch.nn.Module``
+        classes (or ``functools.partial`` of them):
+        ``encoder_class(input_shape, n_outputs)`` must map ``(N, *input_shape)``
+        to ``(N, n_outputs)``, where ``n_outputs`` is ``2 * n_components`` for
+        the variational models (means, then log-variances) and
+        ``n_components`` for the autoencoder;
+        ``decoder_class(n_components, input_shape)`` must map
+        ``(N, n_components)`` back to ``(N, *input_shape)``, unbounded
+        (logits for ``"bce"``). ``input_shape`` is ``(C, H, W)`` for images and
+        ``(n_features,)`` for rows.
+
+    conv_channels : array-like of int, default=(32, 64)
+        Channels of the convolutions, from the image inwards; each halves the
+        height and width. The decoder mirrors them. Only for
+        ``architecture="conv"``.
+
+    image_shape : (H, W) or (C, H, W), default=None
+        Shape of one image when X holds flat rows of ``C * H * W`` pixels
+        (channel-major, as ``X_images.reshape(n, -1)`` gives). One entry may be
+        -1 and is inferred from the number of features. Not needed when X is
+        passed as ``(n, H, W)`` or ``(n, C, H, W)`` images.
 
     reconstruction_loss : {"auto", "bce", "mse"}, default="auto"
         Likelihood of the decoder. ``"bce"``: Bernoulli on the decoder's
@@ -83,6 +111,13 @@ _ATTRIBUTES = """\
 
     reconstruction_loss_ : {"bce", "mse"}
         The likelihood actually used (resolves ``"auto"``).
+
+    image_shape_ : (C, H, W) or None
+        Shape of one image, or None for tabular rows.
+
+    input_scale_ : float
+        255.0 if the training data was ``uint8`` (intensities, divided by 255
+        on the way in and multiplied back on the way out), else 1.0.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -251,6 +286,9 @@ class BetaVAETransformer(VAETransformer):
         n_components=2,
         *,
         hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        conv_channels=(32, 64),
+        image_shape=None,
         reconstruction_loss="auto",
         max_epochs=100,
         batch_size=128,
@@ -268,6 +306,9 @@ class BetaVAETransformer(VAETransformer):
         super().__init__(
             n_components,
             hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            conv_channels=conv_channels,
+            image_shape=image_shape,
             reconstruction_loss=reconstruction_loss,
             max_epochs=max_epochs,
             batch_size=batch_size,

@@ -205,13 +205,17 @@ def test_pandas_in_and_out(digits):
     assert list(model.feature_names_in_) == list(frame.columns)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
-def test_dtypes(dtype, digits):
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [(np.float32, np.float32), (np.float64, np.float64), (np.int64, np.float64), (np.uint8, np.float32)],
+)
+def test_output_dtypes(dtype, expected, digits):
     X, _ = digits
     data = (X * 16).astype(dtype)
-    codes = VAETransformer(max_epochs=1, random_state=0).fit_transform(data)
-    assert codes.dtype == (np.float32 if dtype == np.float32 else np.float64)
-    assert np.isfinite(codes).all()
+    model = VAETransformer(max_epochs=1, random_state=0)
+    codes = model.fit_transform(data)
+    assert codes.dtype == expected and np.isfinite(codes).all()
+    assert model.score_samples(data).dtype == expected
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
