@@ -81,6 +81,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "early_stopping": ["boolean"],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "device": [str],
+        "mixed_precision": ["boolean"],
+        "compile": ["boolean"],
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -103,6 +105,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         early_stopping=False,
         n_iter_no_change=10,
         device="auto",
+        mixed_precision=False,
+        compile=False,
         callbacks=None,
         random_state=None,
         verbose=0,
@@ -121,6 +125,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
         self.device = device
+        self.mixed_precision = mixed_precision
+        self.compile = compile
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
@@ -174,14 +180,14 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=True)
             hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
-            device = _resolve_device(self.device)
+            device = _resolve_device(self.device, self.mixed_precision)
             self._check_validation_rows(len(X))
             seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
             # the one float copy of the data that training needs, shaped for the module
-            data = as_float_tensor(X, device)
+            data = as_float_tensor(X)
             if self.input_scale_ != 1:
-                data /= self.input_scale_
-            data = data.view(len(data), *self._module_input_shape())
+                data /= self.input_scale_  # a fresh tensor: uint8 input was converted
+            data = _to_training_device(data.reshape(len(data), *self._module_input_shape()), device)
             kind = self._resolve_reconstruction_loss(data)
             with _seeded_torch(seed):
                 net = AutoencoderNet(
@@ -196,10 +202,15 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     record_kl=self._variational,
                     callbacks=self._training_callbacks(),
                     device=device,
+                    mixed_precision=self.mixed_precision,
+                    compile=self.compile,
                     verbose=self.verbose if self.verbose >= 2 else 0,
                 )
                 net.fit(data)
             del data
+            if self.compile:  # inference calls encode/decode, which were never compiled
+                net.module_ = getattr(net.module_, "_orig_mod", net.module_)
+                net.criterion_ = getattr(net.criterion_, "_orig_mod", net.criterion_)
             net.module_.eval()
             self.net_ = net
             self.history_ = net.history
@@ -321,12 +332,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         module = self.net_.module_
         module.eval()
         shape = (self.n_components,) if codes else self._module_input_shape()
+        # Without gradients an MLP's batch is small: 1024 rows ran ~20% faster than
+        # 128 (measured on 2 CPU cores). A conv net's feature maps stop fitting in
+        # cache beyond ~128 rows, so it keeps the training batch size.
+        batch_size = max(self.batch_size, 1024) if self.architecture == "mlp" else self.batch_size
         outputs = None
         with torch.inference_mode():
-            for rows, batch in iter_batches(X, self.batch_size, self.net_.device):
+            for rows, batch in iter_batches(X, batch_size, self.net_.device):
                 if not codes and self.input_scale_ != 1:
                     batch = batch / self.input_scale_
-                results = [r.cpu().numpy() for r in step(module, batch.view(len(batch), *shape))]
+                results = [r.cpu().numpy() for r in step(module, batch.reshape(len(batch), *shape))]
                 if outputs is None:
                     outputs = [np.empty((len(X), *r.shape[1:]), r.dtype) for r in results]
                 for out, result in zip(outputs, results):
@@ -449,19 +464,21 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
+        X_new : ndarray of shape (n_samples, n_features_in_), float32
+            :meth:`as_images` shapes them into images.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
         if self._variational:
-            Z = rng.standard_normal((n_samples, self.n_components))
+            Z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
         else:
             mixture = copy.copy(self.latent_density_)
             mixture.random_state = rng
             Z, _ = mixture.sample(n_samples)
-            Z = Z[rng.permutation(n_samples)]  # GaussianMixture groups rows by component
+            # GaussianMixture groups its rows by component
+            Z = Z[rng.permutation(n_samples)].astype(np.float32)
         return self.inverse_transform(Z)
 
     def score_samples(self, X):
@@ -568,9 +585,9 @@ def _custom_modules(architecture, shape, n_outputs, n_components):
     return encoder, decoder
 
 
-def _resolve_device(device):
+def _resolve_device(device, mixed_precision=False):
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         kind = torch.device(device).type
     except RuntimeError:
@@ -582,7 +599,24 @@ def _resolve_device(device):
             f"device={device!r} was asked for, but this PyTorch ({torch.__version__}) "
             "finds no CUDA GPU. Use device='cpu', or 'auto' to take a GPU when there is one."
         )
+    if mixed_precision and kind == "cuda" and not torch.cuda.is_bf16_supported():
+        raise ValueError(
+            "mixed_precision=True trains in bfloat16, which this GPU does not support "
+            "(it needs NVIDIA Ampere or newer). Set mixed_precision=False."
+        )
     return device
+
+
+def _to_training_device(data, device):
+    """Move the training data to a GPU once, if it takes at most half the free memory.
+
+    Batches are then gathered on the GPU and nothing crosses the bus per step;
+    larger data stays on the host and moves one batch at a time.
+    """
+    if torch.device(device).type != "cuda":
+        return data
+    free, _ = torch.cuda.mem_get_info(torch.device(device))
+    return data.to(device) if data.element_size() * data.nelement() < free / 2 else data
 
 
 @contextmanager

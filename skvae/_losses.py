@@ -40,6 +40,16 @@ def reconstruction_nll(reconstruction, x, kind):
     return nll.sum(dim=data_dims)
 
 
+def _batch_mean_nll(reconstruction, x, kind):
+    """``reconstruction_nll(...).mean()`` in one reduction: the same value, a
+    cheaper graph for the training step."""
+    if kind == "bce":
+        total = F.binary_cross_entropy_with_logits(reconstruction, x, reduction="sum")
+    else:
+        total = 0.5 * F.mse_loss(reconstruction, x, reduction="sum") + x.numel() * _HALF_LOG_2PI
+    return total / len(x)
+
+
 def gaussian_kl(mean, logvar):
     """Per-sample ``KL(N(mean, exp(logvar)) || N(0, I))`` in nats, shape (N,)."""
     return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
@@ -115,7 +125,7 @@ class ELBOLoss(nn.Module):
         self.kl_weight = kl_weight
 
     def forward(self, output, x):
-        recon = reconstruction_nll(output.reconstruction, x, self.reconstruction).mean()
+        recon = _batch_mean_nll(output.reconstruction, x, self.reconstruction)
         if output.logvar is None:
             kl = torch.zeros((), device=recon.device)
         else:
