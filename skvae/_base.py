@@ -481,6 +481,97 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Z = Z[rng.permutation(n_samples)].astype(np.float32)
         return self.inverse_transform(Z)
 
+    def interpolate(self, x_start, x_end, n_steps=10, *, method="linear"):
+        """Decode evenly spaced points on the path between the codes of two inputs.
+
+        Parameters
+        ----------
+        x_start, x_end : array-like
+            One sample each (a row, or an image of the training shape).
+        n_steps : int, default=10
+            Number of points, both ends included.
+        method : {"linear", "spherical"}, default="linear"
+            A straight line between the two posterior means, or the great
+            circle between them (spherical linear interpolation), which keeps
+            intermediate codes at a typical distance from the origin of a
+            Gaussian prior instead of cutting through its low-density centre.
+
+        Returns
+        -------
+        X_path : ndarray of shape (n_steps, n_features_in_)
+            Rows in data space; the first and last are the reconstructions of
+            ``x_start`` and ``x_end``.
+        """
+        check_is_fitted(self)
+        if method not in ("linear", "spherical"):
+            raise ValueError(f"method must be 'linear' or 'spherical', got {method!r}.")
+        if not isinstance(n_steps, Integral) or n_steps < 2:
+            raise ValueError(f"n_steps must be an integer of at least 2, got {n_steps!r}.")
+        z_start, z_end = self._codes_of_samples(x_start=x_start, x_end=x_end)
+        return self.inverse_transform(_latent_path(z_start, z_end, n_steps, method))
+
+    def traverse(self, x, dim, values=None):
+        """Decode the code of ``x`` with one latent dimension set to each of ``values``.
+
+        This is the beta-VAE view of disentanglement: if dimension ``dim``
+        captures one factor of variation, only that factor changes.
+
+        Parameters
+        ----------
+        x : array-like
+            One sample (a row, or an image of the training shape).
+        dim : int
+            The latent dimension to vary, from 0 to ``n_components - 1``.
+        values : array-like of float, default=None
+            Values given to that dimension. Default: 7 values from -3 to 3,
+            i.e. +-3 standard deviations of the prior; for the autoencoder,
+            +-3 standard deviations of that dimension in ``latent_density_``
+            around its mean.
+
+        Returns
+        -------
+        X_traversal : ndarray of shape (len(values), n_features_in_)
+            Rows in data space.
+        """
+        check_is_fitted(self)
+        if not isinstance(dim, Integral) or not 0 <= dim < self.n_components:
+            raise ValueError(f"dim must be an integer in [0, {self.n_components - 1}], got {dim!r}.")
+        (z,) = self._codes_of_samples(x=x)
+        if values is None:
+            center, spread = self._latent_center_and_spread(dim)
+            values = center + spread * np.linspace(-3, 3, 7)
+        values = np.asarray(values, dtype=z.dtype).ravel()
+        Z = np.repeat(z[None], len(values), axis=0)
+        Z[:, dim] = values
+        return self.inverse_transform(Z)
+
+    def _codes_of_samples(self, **samples):
+        """Posterior means of single samples given by name (names go in error messages)."""
+        rows = []
+        for name, x in samples.items():
+            x = np.asarray(x)
+            if x.size != self.n_features_in_:
+                raise ValueError(
+                    f"{name} must be one sample of {self.n_features_in_} values, got {x.size}."
+                )
+            rows.append(x.reshape(1, -1))
+        X = np.concatenate(rows)
+        if hasattr(self, "feature_names_in_"):
+            import pandas as pd
+
+            X = pd.DataFrame(X, columns=self.feature_names_in_)
+        return self._encode(self._validate_input(X, reset=False))[0]
+
+    def _latent_center_and_spread(self, dim):
+        if self._variational:
+            return 0.0, 1.0
+        # mean and standard deviation of one dimension of the fitted mixture
+        density = self.latent_density_
+        means = density.means_[:, dim]
+        variances = density.covariances_[:, dim, dim]
+        center = np.dot(density.weights_, means)
+        return center, float(np.sqrt(np.dot(density.weights_, variances + means**2) - center**2))
+
     def score_samples(self, X):
         """Per-sample evidence lower bound (ELBO), in nats.
 
@@ -545,6 +636,17 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _latent_path(z_start, z_end, n_steps, method):
+    """``n_steps`` codes from ``z_start`` to ``z_end``, linear or along the great circle."""
+    t = np.linspace(0, 1, n_steps, dtype=z_start.dtype)[:, None]
+    if method == "spherical":
+        norms = np.linalg.norm(z_start) * np.linalg.norm(z_end)
+        omega = np.arccos(np.clip(np.dot(z_start, z_end) / norms, -1, 1)) if norms > 0 else 0.0
+        if np.sin(omega) > 1e-6:
+            return (np.sin((1 - t) * omega) * z_start + np.sin(t * omega) * z_end) / np.sin(omega)
+    return (1 - t) * z_start + t * z_end
 
 
 def _output_dtype(X):
