@@ -9,21 +9,47 @@ from ._demo import MODELS, run_demo
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="skvae", description="skvae: autoencoders for scikit-learn.")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="train a model on the digits and print test metrics")
+    demo = commands.add_parser(
+        "demo",
+        help="train a model, print test metrics and write figures",
+        description="Train a model on images, print test ELBO, reconstruction error and the "
+        "adjusted Rand index of KMeans on the codes, and write the figures of skvae.plotting "
+        "as PNG files.",
+    )
     demo.add_argument("--model", choices=sorted(MODELS), default="vae", help="which estimator (default: vae)")
-    demo.add_argument("--epochs", type=int, default=100, help="training epochs (default: 100)")
-    demo.add_argument("--n-components", type=int, default=2, help="latent dimensions (default: 2)")
+    demo.add_argument(
+        "--data",
+        default="digits",
+        help="'digits' (embedded, the default), 'fashion-mnist' (needs its files, see "
+        "skvae.datasets.load_mnist_like) or a folder of images (resized to 64x64 RGB)",
+    )
+    demo.add_argument("--epochs", type=int, default=None,
+                      help="training epochs (default: 100 for digits, 10 for fashion-mnist, 50 for a folder)")
+    demo.add_argument("--n-components", type=int, default=2,
+                      help="latent dimensions (default: 2, which also draws the latent manifold)")
+    demo.add_argument("--architecture", choices=["mlp", "conv"], default=None,
+                      help="network (default: mlp, or conv for a folder of images)")
+    demo.add_argument("--out", default="skvae-demo", help="folder for the figures (default: ./skvae-demo)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
-    run_demo(
-        model=args.model,
-        epochs=args.epochs,
-        n_components=args.n_components,
-        random_state=args.seed,
-        verbose=0 if args.quiet else 1,
-    )
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only; no display needed
+    try:
+        run_demo(
+            model=args.model,
+            data=args.data,
+            epochs=args.epochs,
+            n_components=args.n_components,
+            architecture=args.architecture,
+            out=args.out,
+            random_state=args.seed,
+            verbose=0 if args.quiet else 1,
+        )
+    except FileNotFoundError as error:  # e.g. Fashion-MNIST is not installed
+        parser.exit(2, f"skvae demo: {error}\n")
     return 0
 
 

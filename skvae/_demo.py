@@ -1,16 +1,19 @@
-"""The demo behind ``python -m skvae demo``: train on digits, print metrics.
+"""The demo behind ``python -m skvae demo``: train, print test metrics, write figures.
 
-It uses only the public estimator API, as a user's script would.
+It uses only the public estimator, dataset and plotting APIs, as a user's script would.
 """
 
 import time
+from pathlib import Path
 
+import numpy as np
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_digits
 from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import train_test_split
 
+from . import plotting
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from .datasets import load_digits_images, load_image_folder, load_mnist_like
 
 MODELS = {
     "vae": VAETransformer,
@@ -18,39 +21,112 @@ MODELS = {
     "ae": AutoencoderTransformer,
 }
 
+# data: (default epochs, default architecture)
+DEFAULTS = {"digits": (100, "mlp"), "fashion-mnist": (10, "mlp"), "folder": (50, "conv")}
 
-def run_demo(model="vae", epochs=100, n_components=2, random_state=0, verbose=1, echo=print):
-    """Train ``model`` on the digits, report test metrics and return them.
+
+def load_demo_data(data, random_state=0):
+    """Train and test images (and labels, None for a folder) for a --data value."""
+    if data == "digits":
+        images, target = load_digits_images()
+        return train_test_split(images, target, test_size=0.2, stratify=target, random_state=random_state)
+    if data == "fashion-mnist":
+        return load_mnist_like("fashion-mnist")
+    folder = Path(data)
+    if not folder.is_dir():
+        raise SystemExit(
+            f"--data {data!r}: expected 'digits', 'fashion-mnist' or a folder of images, "
+            "and there is no such folder."
+        )
+    images, _ = load_image_folder(folder, image_size=(64, 64))
+    X_train, X_test = train_test_split(images, test_size=0.2, random_state=random_state)
+    return X_train, X_test, None, None
+
+
+def run_demo(
+    model="vae",
+    data="digits",
+    epochs=None,
+    n_components=2,
+    architecture=None,
+    out="skvae-demo",
+    random_state=0,
+    verbose=1,
+    echo=print,
+):
+    """Train ``model`` on ``data``, report test metrics, write the figures to ``out``.
 
     Returns
     -------
     metrics : dict
         ``test_elbo`` (nats per image, higher is better), ``test_mse`` (mean
-        squared reconstruction error of pixels in [0, 1]) and ``kmeans_ari``
-        (adjusted Rand index of KMeans with 10 clusters on the test codes).
+        squared reconstruction error of pixel intensities in [0, 1]),
+        ``kmeans_ari`` (adjusted Rand index of KMeans on the test codes, None
+        without labels) and ``figures`` (the paths written).
     """
-    X, y = load_digits(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X / 16, y, test_size=0.2, stratify=y, random_state=random_state
-    )
+    kind = data if data in DEFAULTS else "folder"
+    default_epochs, default_architecture = DEFAULTS[kind]
+    X_train, X_test, y_train, y_test = load_demo_data(data, random_state)
     estimator = MODELS[model](
-        n_components=n_components, max_epochs=epochs, random_state=random_state, verbose=verbose
+        n_components=n_components,
+        architecture=architecture or default_architecture,
+        max_epochs=epochs or default_epochs,
+        random_state=random_state,
+        verbose=verbose,
     )
-    echo(f"Training {estimator!r} on {len(X_train)} digits (8x8 pixels in [0, 1])")
+    shape = "x".join(map(str, X_train.shape[1:]))
+    echo(f"Training {estimator!r}\n  on {len(X_train)} images of {shape} from {data}")
     start = time.perf_counter()
     estimator.fit(X_train)
     seconds = time.perf_counter() - start
 
     codes = estimator.transform(X_test)
-    reconstructions = estimator.inverse_transform(codes)
-    clusters = KMeans(n_clusters=10, n_init=10, random_state=random_state).fit_predict(codes)
+    scale = estimator.input_scale_
+    rows = X_test.reshape(len(X_test), -1) / scale
+    reconstructions = estimator.inverse_transform(codes) / scale
     metrics = {
         "test_elbo": estimator.score(X_test),
-        "test_mse": float(((X_test - reconstructions) ** 2).mean()),
-        "kmeans_ari": adjusted_rand_score(y_test, clusters),
+        "test_mse": float(((rows - reconstructions) ** 2).mean()),
+        "kmeans_ari": None,
     }
-    echo(f"Trained {estimator.n_iter_} epochs in {seconds:.1f} s. On {len(X_test)} held-out digits:")
+    if y_test is not None:
+        clusters = KMeans(n_clusters=len(np.unique(y_test)), n_init=10, random_state=random_state)
+        metrics["kmeans_ari"] = adjusted_rand_score(y_test, clusters.fit_predict(codes))
+    echo(f"Trained {estimator.n_iter_} epochs in {seconds:.1f} s. On {len(X_test)} held-out images:")
     echo(f"  test ELBO            {metrics['test_elbo']:9.3f} nats per image (higher is better)")
-    echo(f"  reconstruction MSE   {metrics['test_mse']:9.4f} (pixels in [0, 1])")
-    echo(f"  KMeans-on-codes ARI  {metrics['kmeans_ari']:9.3f} (10 clusters vs. true digits)")
+    echo(f"  reconstruction MSE   {metrics['test_mse']:9.4f} (intensities in [0, 1])")
+    if metrics["kmeans_ari"] is not None:
+        echo(f"  KMeans-on-codes ARI  {metrics['kmeans_ari']:9.3f} (clusters vs. true labels)")
+
+    metrics["figures"] = write_figures(estimator, X_test, y_test, Path(out), random_state)
+    echo(f"Wrote {len(metrics['figures'])} figures to {Path(out).resolve()}:")
+    for path in metrics["figures"]:
+        echo(f"  {path.name}")
     return metrics
+
+
+def write_figures(estimator, X_test, y_test, out, random_state=0):
+    """Save every plot that applies to the model as a PNG in ``out``."""
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    # interpolate between the first test image and the first of another class
+    other = 1 if y_test is None else int(np.flatnonzero(y_test != y_test[0])[0])
+    figures = {
+        "reconstructions": lambda: plotting.plot_reconstructions(estimator, X_test),
+        "samples": lambda: plotting.plot_samples(estimator, random_state=random_state),
+        "interpolation": lambda: plotting.plot_interpolation(estimator, X_test[0], X_test[other]),
+        "latent_space": lambda: plotting.plot_latent_space(estimator, X_test, y_test),
+        "traversal": lambda: plotting.plot_traversal(estimator, X_test[0]),
+        "learning_curve": lambda: plotting.plot_learning_curve(estimator),
+    }
+    if estimator.n_components == 2:
+        figures["latent_manifold"] = lambda: plotting.plot_latent_manifold(estimator)
+    written = []
+    for name, draw in figures.items():
+        fig = draw()
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written

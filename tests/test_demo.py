@@ -1,0 +1,29 @@
+"""The main job, end to end: python -m skvae demo."""
+
+import pytest
+from PIL import Image
+
+from skvae.__main__ import main
+
+FIGURES = {"reconstructions", "samples", "interpolation", "latent_space", "traversal", "learning_curve",
+           "latent_manifold"}
+
+
+def test_demo_prints_metrics_and_writes_every_figure(tmp_path, capsys):
+    assert main(["demo", "--epochs", "3", "--quiet", "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for metric in ("test ELBO", "reconstruction MSE", "KMeans-on-codes ARI"):
+        assert metric in printed
+    assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES
+    for path in tmp_path.glob("*.png"):
+        with Image.open(path) as image:
+            assert image.size[0] > 100 and image.size[1] > 50
+
+
+def test_demo_on_a_missing_data_set_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("SKVAE_DATA", str(tmp_path))
+    monkeypatch.setattr("skvae.datasets.SYSTEM_DATA_DIR", tmp_path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--data", "fashion-mnist", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "fashion-mnist was not found" in capsys.readouterr().err
