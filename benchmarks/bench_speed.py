@@ -308,11 +308,12 @@ def bench_time_to_quality(arch, images, test_images, methods, epochs):
 # ------------------------------------------------------------------- inference
 
 
-def bench_inference(images, n_rows, repeats):
-    """skvae's inference methods against the same module called by hand in batches."""
+def bench_inference(arch, images, n_rows, repeats):
+    """skvae's inference methods against the same module called by hand in batches of 128."""
     model = VAETransformer(n_components=LATENT, max_epochs=1, validation_fraction=0.0, device="cpu",
-                           **ARCHITECTURES["mlp"]).fit(images[:10000])
+                           **ARCHITECTURES[arch]).fit(images[:10000])
     module = model.net_.module_.eval()
+    shape = (784,) if arch == "mlp" else (1, 28, 28)
     X = np.ascontiguousarray(np.resize(images.reshape(len(images), -1), (n_rows, 784)))  # uint8 rows
     # decoding writes 784 floats per row: fewer rows keep page faults from drowning the timing
     n_decoded = n_rows // 4
@@ -327,14 +328,14 @@ def bench_inference(images, n_rows, repeats):
         return out
 
     def encode(x):
-        return module.encode(x.float() / 255)[0]
+        return module.encode(x.float().div(255).view(-1, *shape))[0]
 
     def decode(z):
-        return torch.sigmoid(module.decode(z)) * 255
+        return (torch.sigmoid(module.decode(z)) * 255).flatten(1)
 
     def elbo(x):
         x = x.float() / 255
-        mean, logvar = module.encode(x)
+        mean, logvar = module.encode(x.view(-1, *shape))
         z = mean + torch.exp(0.5 * logvar) * points[:, None, :]
         logits = module.decode(z.flatten(0, 1)).view(len(points), len(x), -1)
         recon = F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1).mean(0)
@@ -362,7 +363,7 @@ def bench_inference(images, n_rows, repeats):
                 fn()
                 times[label].append(time.perf_counter() - start)
         ours_t, hand_t = statistics.median(times["skvae"]), statistics.median(times["hand"])
-        rows.append((name, n, hand_t, ours_t, ours_t / hand_t))
+        rows.append((arch, name, n, hand_t, ours_t, ours_t / hand_t))
     return rows
 
 
@@ -446,11 +447,12 @@ def main(argv=None):
                 print("| {} | {} | {:.2f} | {:.2f}x | {:.0f} | {} |".format(*row), flush=True)
         print()
 
-    rows = bench_inference(images, args.inference_rows, args.repeats)
-    print(f"| inference (MLP, batch {BATCH_SIZE}) | rows | by hand (s) | skvae (s) | skvae / hand |")
-    print("|---|---|---|---|---|")
-    for row in rows:
-        print("| {} | {} | {:.2f} | {:.2f} | {:.2f}x |".format(*row), flush=True)
+    print("| network | inference | rows | by hand, batches of 128 (s) | skvae (s) | skvae / hand |")
+    print("|---|---|---|---|---|---|")
+    for arch in args.arch:
+        n_rows = args.inference_rows if arch == "mlp" else args.inference_rows // 10  # conv: 10x the work
+        for row in bench_inference(arch, images, n_rows, args.repeats):
+            print("| {} | {} | {} | {:.2f} | {:.2f} | {:.2f}x |".format(*row), flush=True)
     mem = bench_transform_memory(images, args.memory_rows)
     print(f"\ntransform of {mem['n_rows']:,} rows x 784 float32 ({mem['input_mb']:.0f} MB in): "
           f"{mem['seconds']:.1f} s, peak memory rise {mem['peak_mb']:.0f} MB "
