@@ -4,6 +4,7 @@
 """
 
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from ._outlier import AutoencoderOutlierDetector
 from .exceptions import DivergenceError
 
 __version__ = "0.1.0"
@@ -12,5 +13,6 @@ __all__ = [
     "AutoencoderTransformer",
     "VAETransformer",
     "BetaVAETransformer",
+    "AutoencoderOutlierDetector",
     "DivergenceError",
 ]
