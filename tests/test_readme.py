@@ -3,15 +3,25 @@
 import re
 from pathlib import Path
 
+from sklearn.metrics import roc_auc_score
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_quick_start_runs_as_written():
+def test_quick_start_runs_as_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the examples save figures
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
     assert blocks, "the README has no python code block"
     namespace = {}
     for block in blocks:
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["codes"].shape == (1797, 8)
-    assert namespace["images"].shape == (1797, 64)
+    assert namespace["reconstructed"].shape == (1797, 64)
     assert namespace["search"].best_params_["n_components"] in (2, 8)
+    assert namespace["new_images"].shape == (4, 8, 8)
+    assert (tmp_path / "manifold.png").is_file()
+    assert len(set(namespace["clusters"])) == 10
+    assert namespace["tuned"].best_params_ == {"vaetransformer__n_components": 10}
+    assert set(namespace["flags"]) == {-1, 1}
+    is_normal = namespace["y"] != 0
+    assert roc_auc_score(is_normal, namespace["normality"]) > 0.9
