@@ -24,7 +24,7 @@ for digit in range(10):
         roc_auc_score(is_normal, IsolationForest(random_state=0).fit(normal).score_samples(X_test)))
     detector = AutoencoderOutlierDetector(VAETransformer(n_components=8, random_state=0)).fit(normal)
     aucs["skvae density"].append(roc_auc_score(is_normal, detector.score_samples(X_test)))
-    # the ELBO of the fitted VAE itself, for comparison (score="elbo" would detect with it)
+    # the ELBO of the fitted VAE itself, for comparison (anomaly_score="elbo" would detect with it)
     aucs["skvae elbo"].append(roc_auc_score(is_normal, detector.estimator_.score_samples(X_test)))
     flagged = detector.predict(X_test) == -1
     print(f"digit {digit}: flags {flagged[~is_normal].mean():.0%} of other digits, "
