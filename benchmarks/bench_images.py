@@ -49,7 +49,8 @@ def main(argv=None):
     print("|---|---|" + "---|" * len(epochs))
     for k in args.n_components:
         for architecture in ("mlp", "conv"):
-            cells = " | ".join(f"{elbo:.2f} ({seconds:.0f} s)" for seconds, elbo in run(architecture, k, epochs, X_train, X_test))
+            results = run(architecture, k, epochs, X_train, X_test)
+            cells = " | ".join(f"{elbo:.2f} ({seconds:.0f} s)" for seconds, elbo in results)
             print(f"| {k} | {architecture} | {cells} |", flush=True)
 
 

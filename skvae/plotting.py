@@ -66,7 +66,8 @@ def mosaic(images, n_cols, pad=1, fill=None):
     )
     for i, image in enumerate(images):
         row, col = divmod(i, n_cols)
-        canvas[row * (height + pad):row * (height + pad) + height, col * (width + pad):col * (width + pad) + width] = image
+        top, left = row * (height + pad), col * (width + pad)
+        canvas[top:top + height, left:left + width] = image
     return canvas
 
 
