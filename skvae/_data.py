@@ -47,17 +47,19 @@ class TensorBatches:
             yield self.data[idx].to(self.device, non_blocking=True), None
 
 
-def train_valid_split(data, validation_fraction):
+def train_valid_split(data, validation_fraction, seed):
     """Split rows at random into training and validation tensors.
 
     Returns ``(train, None)`` when the fraction is 0 or leaves either side
-    without a row. Randomness comes from torch's global generator, which the
-    caller seeds.
+    without a row. The split has a generator of its own, seeded with ``seed``,
+    so that a fit resumed from a checkpoint splits exactly as the first one
+    did without replaying the training's random draws.
     """
     n_valid = math.floor(validation_fraction * len(data))
     if n_valid < 1 or n_valid >= len(data):
         return data, None
-    order = torch.randperm(len(data), device=data.device)
+    generator = torch.Generator(device=data.device).manual_seed(seed)
+    order = torch.randperm(len(data), device=data.device, generator=generator)
     return data[order[n_valid:]], data[order[:n_valid]]
 
 
@@ -74,7 +76,33 @@ def as_float_tensor(X, device="cpu"):
 
 
 def iter_batches(X, batch_size, device="cpu"):
-    """Yield ``(slice, float32 tensor)`` for consecutive row batches of ``X``."""
+    """Yield ``(slice, float32 tensor)`` for consecutive row batches of ``X``.
+
+    Every tensor has exactly ``batch_size`` rows: the last batch is padded with
+    zero rows, which the caller drops from its results. Matrix products in
+    float32 round differently for different row counts, so a fixed count is
+    what makes a row's result bit-identical whatever rows it is passed with.
+    """
     for start in range(0, len(X), batch_size):
         rows = slice(start, start + batch_size)
-        yield rows, as_float_tensor(X[rows], device)
+        batch = as_float_tensor(X[rows], device)
+        if len(batch) < batch_size:
+            batch = torch.cat([batch, batch.new_zeros((batch_size - len(batch), *batch.shape[1:]))])
+        yield rows, batch
+
+
+def apply_in_fixed_batches(func, X, batch_size=256):
+    """``func(X)`` for a numpy function of rows, computed on batches of exactly ``batch_size`` rows.
+
+    The last batch is padded with zero rows, dropped from the result: as in
+    :func:`iter_batches`, a fixed row count keeps BLAS on one code path, so a
+    row's result does not depend on the rows around it.
+    """
+    results = []
+    for start in range(0, len(X), batch_size):
+        batch = X[start : start + batch_size]
+        n_rows = len(batch)
+        if n_rows < batch_size:
+            batch = np.concatenate([batch, np.zeros((batch_size - n_rows, *batch.shape[1:]), batch.dtype)])
+        results.append(func(batch)[:n_rows])
+    return np.concatenate(results) if results else func(X)

@@ -78,6 +78,25 @@ _PARAMETERS = """\
     n_iter_no_change : int, default=10
         Patience of early stopping, in epochs.
 
+    warm_start : bool, default=False
+        When True and the estimator is fitted, :meth:`fit` trains the fitted
+        network on for ``max_epochs`` more epochs, from its weights, its
+        optimizer's state and its random state, instead of starting anew;
+        ``history_`` and ``n_iter_`` go on counting. Resuming the same data
+        this way gives, on CPU, bit for bit the model of one longer fit.
+
+    checkpoint_path : str or path-like, default=None
+        A file that :meth:`fit` keeps up to date with the model in training:
+        every ``checkpoint_every`` epochs, when training is interrupted, and at
+        the end. It is written as :meth:`save` writes it, with the training
+        state, and replaced atomically, so a crash never leaves half a file.
+        After the process died, ``skvae.load(path)`` gives the model of the
+        last checkpoint; ``set_params(warm_start=True)`` and :meth:`fit` on
+        the same data train on from there.
+
+    checkpoint_every : int, default=1
+        Epochs between checkpoints (counted over all fits of a warm start).
+
     device : str, default="auto"
         Torch device to train and infer on: ``"cpu"``, ``"cuda"``, ``"cuda:1"``,
         ..., or ``"auto"`` for a CUDA GPU when there is one.
@@ -308,6 +327,9 @@ class BetaVAETransformer(VAETransformer):
         validation_fraction=0.1,
         early_stopping=False,
         n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
         device="auto",
         mixed_precision=False,
         compile=False,
@@ -330,6 +352,9 @@ class BetaVAETransformer(VAETransformer):
             validation_fraction=validation_fraction,
             early_stopping=early_stopping,
             n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            checkpoint_path=checkpoint_path,
+            checkpoint_every=checkpoint_every,
             device=device,
             mixed_precision=mixed_precision,
             compile=compile,

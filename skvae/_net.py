@@ -2,19 +2,25 @@
 
 The net overrides a few small skorch methods: batches are sliced from tensors
 in memory, the net splits off its own validation rows, each step returns the
-loss's parts, and losses stay on the device until the end of the epoch.
+loss's parts, and losses stay on the device until the end of the epoch. It
+keeps the state of the last finished epoch, so that an interrupted fit can
+hand back a usable model, and lets a Ctrl-C reach the caller.
 """
 
 import contextlib
+import copy
 import math
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring
-from tqdm.auto import tqdm
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
 from ._data import TensorBatches, train_valid_split
 from .exceptions import DivergenceError
+
+
+class _EarlyStop(Exception):
+    """skorch's EarlyStopping ended training (it signals that with KeyboardInterrupt)."""
 
 
 class AutoencoderNet(NeuralNet):
@@ -34,6 +40,8 @@ class AutoencoderNet(NeuralNet):
     ----------
     validation_fraction : float
         Fraction of the rows held out for ``valid_loss``; 0 for none.
+    split_seed : int
+        Seed of the validation split, which has a generator of its own.
     record_kl : bool
         Whether the model has a KL term worth recording.
     mixed_precision : bool
@@ -41,13 +49,96 @@ class AutoencoderNet(NeuralNet):
         computed in float32.
     **kwargs
         Passed to ``skorch.NeuralNet``.
+
+    Attributes
+    ----------
+    rng_state_ : dict of str to Tensor
+        Torch's random state at the end of the last finished epoch (``"cpu"``,
+        and ``"cuda"`` when training on a GPU): where a resumed fit goes on.
     """
 
-    def __init__(self, *args, validation_fraction=0.0, record_kl=True, mixed_precision=False, **kwargs):
+    def __init__(
+        self, *args, validation_fraction=0.0, split_seed=0, record_kl=True, mixed_precision=False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.validation_fraction = validation_fraction
+        self.split_seed = split_seed
         self.record_kl = record_kl
         self.mixed_precision = mixed_precision
+        self.rng_state_ = None
+        self.last_epoch_ = None
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs.
+
+        Unlike skorch's, a KeyboardInterrupt (Ctrl-C) is not swallowed: it
+        reaches the caller, so that it stops a script or a grid search, and
+        :meth:`restore_last_epoch` can then bring back the last finished epoch.
+        skorch's ``EarlyStopping``, which stops training by raising
+        KeyboardInterrupt, still ends the fit normally.
+        """
+        if not self.initialized_:
+            self.initialize()
+        self.epochs_at_start_ = len(self.history)
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, **fit_params)
+        except _EarlyStop:
+            pass
+        finally:
+            self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def notify(self, method_name, **cb_kwargs):
+        try:
+            super().notify(method_name, **cb_kwargs)
+        except KeyboardInterrupt:
+            stopping = any(
+                isinstance(cb, EarlyStopping) and cb.misses_ == cb.patience for _, cb in self.callbacks_
+            )
+            if method_name == "on_epoch_end" and stopping:
+                raise _EarlyStop() from None
+            raise
+
+    def on_epoch_end(self, net, **kwargs):
+        # Runs before any callback. Copies of the weights and the optimizer's
+        # state cost a fraction of an epoch and are what an interrupted fit keeps.
+        self.rng_state_ = current_rng_state(self.device)
+        self.last_epoch_ = (
+            len(self.history),
+            copy.deepcopy(self.module_.state_dict()),
+            copy.deepcopy(self.optimizer_.state_dict()),
+            self.rng_state_,
+        )
+
+    def restore_last_epoch(self):
+        """Bring back the weights, optimizer and random state of the last finished epoch.
+
+        Returns False, changing nothing, if no epoch finished since ``partial_fit`` began.
+        """
+        if self.last_epoch_ is None or self.last_epoch_[0] <= self.epochs_at_start_:
+            return False
+        n_epochs, module_state, optimizer_state, self.rng_state_ = self.last_epoch_
+        self.module_.load_state_dict(module_state)
+        self.optimizer_.load_state_dict(optimizer_state)
+        del self.history[n_epochs:]
+        return True
+
+    def __getstate__(self):
+        state = super().__getstate__()  # module_, optimizer_, criterion_ go into one torch blob
+        # `module` and `criterion` are the very objects behind module_ and
+        # criterion_; pickling them again would store every weight twice.
+        for name in ("module", "criterion"):
+            if state.get(name) is getattr(self, f"{name}_", None):
+                state[name] = _SAME_AS_INITIALIZED
+        state["last_epoch_"] = None  # a copy for interrupts, useless once fitted
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name in ("module", "criterion"):
+            if isinstance(getattr(self, name), _SameAsInitialized):
+                setattr(self, name, getattr(self, f"{name}_"))
 
     @property
     def _loss_parts(self):
@@ -75,7 +166,7 @@ class AutoencoderNet(NeuralNet):
         return X
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        return train_valid_split(X, self.validation_fraction)
+        return train_valid_split(X, self.validation_fraction, self.split_seed)
 
     def get_iterator(self, dataset, training=False):
         return TensorBatches(dataset, self.batch_size, shuffle=training, device=self.device)
@@ -126,6 +217,21 @@ class AutoencoderNet(NeuralNet):
         self.history.record(f"{prefix}_batch_count", len(sizes))
 
 
+class _SameAsInitialized:
+    """Pickled in place of a parameter that is its initialized attribute."""
+
+
+_SAME_AS_INITIALIZED = _SameAsInitialized()
+
+
+def current_rng_state(device):
+    """Torch's random state that training draws from on ``device``."""
+    state = {"cpu": torch.get_rng_state()}
+    if torch.device(device).type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
 class StopOnDivergence(Callback):
     """Raise :class:`~skvae.exceptions.DivergenceError` when the training loss is not finite.
 
@@ -150,6 +256,10 @@ class EpochProgressBar(Callback):
     """A tqdm bar over the epochs, showing the latest losses."""
 
     def on_train_begin(self, net, **kwargs):
+        # imported here: tqdm.auto warns at import in a notebook without ipywidgets,
+        # and `import skvae` must print nothing
+        from tqdm.auto import tqdm
+
         self.bar_ = tqdm(total=net.max_epochs, unit="epoch", desc="training", leave=True)
 
     def on_epoch_end(self, net, **kwargs):
@@ -168,3 +278,21 @@ class EpochProgressBar(Callback):
         state = self.__dict__.copy()
         state.pop("bar_", None)
         return state
+
+
+class SaveCheckpoint(Callback):
+    """Call ``write(net)`` at the end of every ``every``-th epoch (counted over all fits).
+
+    Runs after the divergence check, so a diverged epoch is never written.
+    """
+
+    def __init__(self, write, every=1):
+        self.write = write
+        self.every = every
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) % self.every == 0:
+            self.write(net)
+
+    def on_train_end(self, net, **kwargs):
+        self.write = None  # it holds the estimator and the training data: not past the fit

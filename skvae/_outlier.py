@@ -5,6 +5,7 @@
 """
 
 from numbers import Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,6 +16,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _unchanged_on_error
+from ._data import apply_in_fixed_batches
 from ._estimators import VAETransformer
 
 SCORES = ("density", "scaled_reconstruction", "reconstruction", "latent", "elbo")
@@ -139,7 +142,23 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         if self.random_state is not None and "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
-        estimator.fit(X)
+        interrupted = None
+        with _unchanged_on_error(self):
+            try:
+                estimator.fit(X)
+            except KeyboardInterrupt as error:
+                # the estimator kept its last finished epoch if it finished one (and
+                # warned): finish the detector around it, then let the interrupt stop the caller
+                if not hasattr(estimator, "net_"):
+                    raise
+                interrupted = error
+            self._fit_around(estimator, X, seed)
+        if interrupted is not None:
+            raise interrupted
+        return self
+
+    def _fit_around(self, estimator, X, seed):
+        """Set the threshold and scaling attributes around a fitted estimator."""
         self.estimator_ = estimator
         self.n_features_in_ = estimator.n_features_in_
         if hasattr(estimator, "feature_names_in_"):
@@ -160,7 +179,6 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100 * self.contamination))
-        return self
 
     def _codes_and_residuals(self, X):
         """Codes and reconstruction residuals per feature, on the model's scale of the data."""
@@ -191,8 +209,30 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         scaled = -0.5 * (self._pooled_squares(residuals) / self.feature_error_).sum(1)
         if self.anomaly_score == "scaled_reconstruction":
             return scaled
-        latent = self.latent_density_.score_samples(codes.astype(np.float64))
+        latent = apply_in_fixed_batches(self.latent_density_.score_samples, codes.astype(np.float64))
         return latent if self.anomaly_score == "latent" else scaled + latent
+
+    def save(self, path, *, training_state=False):
+        """Save the fitted detector to one file, loadable with :func:`skvae.load`.
+
+        The same safetensors format as :meth:`VAETransformer.save`, with the
+        threshold, the feature scaling and the latent mixture besides the model.
+
+        Parameters
+        ----------
+        path : str or path-like
+        training_state : bool, default=False
+            Also store the model's optimizer and random state.
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        check_is_fitted(self)
+        from ._serialization import save
+
+        save(self, path, training_state=training_state)
+        return Path(path)
 
     def score_samples(self, X):
         """How normal each row is: higher is more normal.

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
-from tqdm.auto import tqdm
 
 __all__ = ["load_digits_images", "load_mnist_like", "load_image_folder"]
 
@@ -209,6 +208,7 @@ def load_image_folder(path, image_size=(64, 64), mode="RGB", *, verbose=True):
     ((1, 3, 16, 16), [255, 0, 0])
     """
     from PIL import Image, UnidentifiedImageError
+    from tqdm.auto import tqdm  # not at import: in a notebook without ipywidgets it warns
 
     if mode not in ("RGB", "L"):
         raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}.")
