@@ -628,7 +628,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             uint8 training data). :meth:`as_images` shapes them into images.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=_DTYPES, input_name="X")
+        Z = _check_rows(X, f"{type(self).__name__}.inverse_transform takes latent codes, as transform returns them")
         if Z.shape[1] != self.n_components:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
@@ -667,7 +667,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"{type(self).__name__} was fitted on tabular rows, not images: pass "
                 "image-shaped X or image_shape=(H, W) / (C, H, W) to fit."
             )
-        X = check_array(X, dtype=_DTYPES, input_name="X")
+        X = _check_rows(X, f"{type(self).__name__}.as_images takes rows of data, as inverse_transform returns them")
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but images have {self.n_features_in_}.")
         if self.input_scale_ == 255:
@@ -768,7 +768,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         if values is None:
             center, spread = self._latent_center_and_spread(dim)
             values = center + spread * np.linspace(-3, 3, 7)
-        values = np.asarray(values, dtype=z.dtype).ravel()
+        try:
+            values = np.asarray(values, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise ValueError(f"values must be finite numbers, got {values!r}.") from None
+        if not np.isfinite(values).all() or len(values) == 0:
+            raise ValueError(f"values must be finite numbers, at least one, got {values!r}.")
+        values = values.astype(z.dtype)
         Z = np.repeat(z[None], len(values), axis=0)
         Z[:, dim] = values
         return self.inverse_transform(Z)
@@ -898,6 +904,14 @@ def _latent_path(z_start, z_end, n_steps, method):
         if np.sin(omega) > 1e-6:
             return (np.sin((1 - t) * omega) * z_start + np.sin(t * omega) * z_end) / np.sin(omega)
     return (1 - t) * z_start + t * z_end
+
+
+def _check_rows(X, what):
+    """``check_array`` for a 2-D float array, its errors saying what the method takes."""
+    try:
+        return check_array(X, dtype=_DTYPES, input_name="X")
+    except (ValueError, TypeError) as error:
+        raise type(error)(f"{what}: a 2-D array of finite numbers. {error}") from None
 
 
 def _in_unit_range(data):

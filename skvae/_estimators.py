@@ -129,7 +129,12 @@ _PARAMETERS = """\
 _ATTRIBUTES = """\
     net_ : skvae._net.AutoencoderNet
         The trained skorch ``NeuralNet``; ``net_.module_`` is the plain torch
-        module (see :mod:`skvae.modules`).
+        module (see :mod:`skvae.modules`). A pickle (or joblib file) of the
+        estimator stores its weights once plus the optimizer's state, so that
+        ``warm_start`` trains on after unpickling: about 3x the ``state_dict``
+        with Adam. :meth:`save` stores the weights alone (1x), or with the
+        optimizer and random state (``training_state=True``), and loads
+        without unpickling.
 
     history_ : skorch.History
         Per-epoch record of training: ``history_[:, "train_loss"]``,

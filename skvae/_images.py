@@ -28,7 +28,7 @@ def images_to_rows(X):
                 f"Images of shape {X.shape} look channels-last (n, H, W, C); skvae takes "
                 "(n, C, H, W). Pass np.moveaxis(X, -1, 1)."
             )
-    return X.reshape(len(X), -1), shape
+    return X.reshape(len(X), int(np.prod(shape))), shape
 
 
 def resolve_image_shape(image_shape, n_features):

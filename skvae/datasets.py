@@ -11,6 +11,7 @@ import shutil
 import struct
 import urllib.request
 import warnings
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -212,6 +213,8 @@ def load_image_folder(path, image_size=(64, 64), mode="RGB", *, verbose=True):
 
     if mode not in ("RGB", "L"):
         raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}.")
+    if len(image_size) != 2 or not all(isinstance(s, Integral) and s > 0 for s in image_size):
+        raise ValueError(f"image_size must be (height, width) of positive integers, got {image_size!r}.")
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder.")

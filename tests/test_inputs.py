@@ -1,0 +1,263 @@
+"""Bad input gets an error that names the problem and changes nothing fitted; import is silent."""
+
+import subprocess
+import sys
+import textwrap
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import MinMaxScaler
+
+import skvae
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from skvae.datasets import load_image_folder, load_mnist_like
+
+N_FEATURES = 16  # 4x4 images, so that the image-shaped entry points are exercised too
+SMALL = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def models():
+    X = load_digits().images[:200, ::2, ::2].reshape(200, -1) / 16
+    images = X.reshape(-1, 1, 4, 4)
+    return {
+        "vae": VAETransformer(n_components=2, **SMALL).fit(X),
+        "ae-images": AutoencoderTransformer(n_components=2, architecture="conv", conv_channels=(2,), **SMALL).fit(images),
+    }
+
+
+def fingerprint(model):
+    """Everything fitted: attribute identities and the weights' values."""
+    return {k: id(v) for k, v in vars(model).items()}, [t.clone() for t in model.net_.module_.state_dict().values()]
+
+
+def assert_unchanged(model, before):
+    ids, weights = fingerprint(model)
+    assert ids == before[0]
+    assert all(torch.equal(a, b) for a, b in zip(weights, before[1]))
+
+
+# Arrays of any shape, dtype and value: NaN, inf, huge, empty, strings, booleans.
+VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-2, 2),
+    st.sampled_from([0.0, 1.0, 1e38, -1e300]),
+)
+DTYPES = st.sampled_from([np.float64, np.float32, np.int64, np.uint8, np.bool_, np.complex128, "U3", object])
+
+
+@st.composite
+def arrays(draw, width=N_FEATURES):
+    dtype = np.dtype(draw(DTYPES))
+    shape = draw(
+        st.one_of(
+            st.tuples(st.integers(0, 5), st.just(width)),  # the right width, often
+            st.tuples(st.integers(0, 5), st.just(1), st.just(4), st.just(4)),
+            hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=5),
+        )
+    )
+    if dtype.kind in "fc":
+        elements = VALUES
+    elif dtype.kind in "UO":
+        elements = st.sampled_from(["0.5", "a", "", "nan"])
+    else:
+        elements = None
+    return draw(hnp.arrays(dtype, shape, elements=elements))
+
+
+def check_answer(call, expected_rows, expected_width):
+    """A clear exception, or a finite result of the right shape."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # warnings are allowed; the answer is what counts
+            result = call()
+    except (ValueError, TypeError) as error:
+        assert len(str(error)) > 25, f"an error must say what was wrong: {error!r}"
+        return
+    result = np.asarray(result)
+    assert result.shape[0] == expected_rows(result) and result.shape[1:2] == (expected_width,)
+    assert np.isfinite(result).all()
+
+
+HYPOTHESIS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@pytest.mark.parametrize("name", ["vae", "ae-images"])
+@pytest.mark.parametrize("method", ["transform", "score_samples", "inverse_transform", "as_images"])
+@HYPOTHESIS
+@given(data=st.data())
+def test_every_row_method_answers_any_array(models, name, method, data):
+    model = models[name]
+    width = model.n_components if method == "inverse_transform" else N_FEATURES
+    X = data.draw(arrays(width))
+    before = fingerprint(model)
+    if method == "score_samples":
+        check_answer(lambda: model.score_samples(X)[:, None], lambda r: len(X), 1)
+    elif method == "as_images":
+        if model.image_shape_ is None:
+            with pytest.raises(ValueError, match="fitted on tabular rows"):
+                model.as_images(X)
+        else:
+            check_answer(lambda: model.as_images(X, channels_last=False), lambda r: len(X), 1)
+    else:
+        width_out = N_FEATURES if method == "inverse_transform" else model.n_components
+        check_answer(lambda: getattr(model, method)(X), lambda r: len(X), width_out)
+    assert_unchanged(model, before)
+
+
+@HYPOTHESIS
+@given(
+    x=arrays(),
+    n_steps=st.one_of(st.integers(-2, 6), st.floats(0, 5), st.none()),
+    dim=st.one_of(st.integers(-2, 3), st.text(max_size=2)),
+    values=st.one_of(st.none(), hnp.arrays(np.float64, st.integers(0, 4), elements=VALUES)),
+)
+def test_latent_paths_answer_any_input(models, x, n_steps, dim, values):
+    model = models["vae"]
+    before = fingerprint(model)
+    check_answer(lambda: model.interpolate(x, x, n_steps=n_steps), lambda r: n_steps, N_FEATURES)
+    check_answer(lambda: model.traverse(x, dim, values), lambda r: 7 if values is None else len(values), N_FEATURES)
+    assert_unchanged(model, before)
+
+
+@HYPOTHESIS
+@given(n_samples=st.one_of(st.integers(-3, 20), st.floats(-1, 3), st.none(), st.text(max_size=2)),
+       random_state=st.one_of(st.none(), st.integers(0, 2**31 - 1), st.just("seed")))
+def test_sample_answers_any_count(models, n_samples, random_state):
+    model = models["ae-images"]
+    before = fingerprint(model)
+    check_answer(lambda: model.sample(n_samples, random_state=random_state), lambda r: n_samples, N_FEATURES)
+    assert_unchanged(model, before)
+
+
+@settings(max_examples=25, deadline=None)
+@given(X=arrays())
+def test_fit_answers_any_array_and_a_failed_fit_keeps_the_model(X):
+    model = VAETransformer(n_components=2, hidden_layer_sizes=(4,), max_epochs=1, random_state=0)
+    model.fit(np.random.RandomState(0).uniform(size=(30, N_FEATURES)))
+    before = fingerprint(model)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(X)
+    except (ValueError, TypeError, FloatingPointError) as error:  # FloatingPointError: DivergenceError
+        assert len(str(error)) > 25
+        assert_unchanged(model, before)
+        return
+    assert model.n_iter_ == 1 and np.isfinite(model.transform(X)).all()
+
+
+# ------------------------------------------------------- named bad inputs
+
+
+@pytest.mark.parametrize(
+    "X, message",
+    [
+        (np.full((3, N_FEATURES), np.nan), "Input X contains NaN"),
+        (np.full((3, N_FEATURES), np.inf), "Input X contains infinity"),
+        (np.zeros((3, 5)), "X has 5 features, but VAETransformer is expecting 16"),
+        (np.zeros((3, 1, 2, 8)), r"X holds images of shape \(1, 2, 8\), but VAETransformer was fitted on rows"),
+        (np.zeros((0, N_FEATURES)), "0 sample"),
+        (np.zeros((0, 4, 4)), "0 sample"),
+        (np.array([["a"] * N_FEATURES]), "could not convert string to float"),
+        (sp.random(3, N_FEATURES, format="csr"), "Sparse data was passed.*toarray"),
+        (np.full((2, N_FEATURES), 1e300), "overflowed float32.*Scale X"),
+    ],
+    ids=["nan", "inf", "width", "image-shape", "empty", "empty-images", "str", "sparse", "huge"],
+)
+def test_bad_input_names_the_problem(models, X, message):
+    model = models["vae"]
+    before = fingerprint(model)
+    with pytest.raises((ValueError, TypeError), match=message):
+        model.transform(X)
+    assert_unchanged(model, before)
+
+
+def test_one_row_works_everywhere(models):
+    model = models["vae"]
+    row = np.full((1, N_FEATURES), 0.5)
+    assert model.transform(row).shape == (1, 2) and model.score_samples(row).shape == (1,)
+    single = VAETransformer(**SMALL).fit(row)
+    assert single.n_iter_ == 2 and np.isfinite(single.transform(row)).all()
+
+
+def test_sample_and_paths_say_what_is_wrong(models):
+    model = models["vae"]
+    with pytest.raises(ValueError, match="n_samples must be a positive integer, got 0"):
+        model.sample(0)
+    with pytest.raises(ValueError, match="values must be finite numbers"):
+        model.traverse(np.zeros(N_FEATURES), 0, [0.0, np.nan])
+    with pytest.raises(ValueError, match=r"x_start must be one sample of 16 values, got 3"):
+        model.interpolate(np.zeros(3), np.zeros(N_FEATURES))
+
+
+@pytest.mark.skipif(torch.backends.mps.is_available(), reason="needs a machine without MPS")
+def test_unavailable_devices_are_refused_before_training(models):
+    X = np.random.RandomState(0).uniform(size=(20, 4))
+    for device in ("mps", "meta"):
+        with pytest.raises(ValueError, match=f"device='{device}' is not usable on this machine.*device='cpu'"):
+            VAETransformer(device=device, max_epochs=1).fit(X)
+
+
+def test_loaders_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="name must be one of"):
+        load_mnist_like("cifar")
+    with pytest.raises(FileNotFoundError, match="was not found. Looked for"):
+        load_mnist_like("mnist", data_home=tmp_path)
+    with pytest.raises(FileNotFoundError, match="is not a folder"):
+        load_image_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match="No readable image"):
+        load_image_folder(tmp_path)
+    with pytest.raises(ValueError, match="mode must be 'RGB' or 'L'"):
+        load_image_folder(tmp_path, mode="CMYK")
+    with pytest.raises(ValueError, match="image_size must be"):
+        load_image_folder(tmp_path, image_size=(0, 5))
+    with pytest.raises(FileNotFoundError):
+        skvae.load(tmp_path / "missing.skvae")
+
+
+# ----------------------------------------------- out of the likelihood's range
+
+
+def test_bernoulli_scores_never_reward_leaving_the_unit_range():
+    X = MinMaxScaler().fit_transform(load_digits().data)
+    model = VAETransformer(n_components=4, max_epochs=20, random_state=0).fit(X)
+    train_scores = model.score_samples(X)
+    with pytest.warns(UserWarning, match=r"outside \[0, 1\].*MinMaxScaler\(clip=True\)"):
+        scaled_up = model.score_samples(X * 10)
+    assert scaled_up.max() < train_scores.min()
+    with pytest.warns(UserWarning, match="outside"):
+        slightly = model.score_samples(np.clip(X * 1.05, 0, None))
+    assert (slightly <= model.score_samples(np.clip(X * 1.05, 0, 1)) + 1e-4).all()
+    detector = AutoencoderOutlierDetector(VAETransformer(n_components=4, max_epochs=20, random_state=0),
+                                          anomaly_score="elbo").fit(X)
+    with pytest.warns(UserWarning, match="outside"):
+        assert (detector.predict(3 * X) == -1).mean() > 0.99
+
+
+# --------------------------------------------------------------- silence
+
+
+def test_import_prints_nothing_even_in_a_notebook_without_ipywidgets():
+    # tqdm.auto, imported at module level, warned "IProgress not found" in Jupyter without ipywidgets
+    script = textwrap.dedent(
+        """
+        import sys, types
+        shell = type("ZMQInteractiveShell", (), {})()
+        ipython = types.ModuleType("IPython"); ipython.get_ipython = lambda: shell
+        sys.modules.update({"IPython": ipython, "ipykernel.zmqshell": types.ModuleType("ipykernel.zmqshell")})
+        import tqdm.notebook
+        assert tqdm.notebook.IProgress is None  # as in a notebook without ipywidgets
+        import skvae, skvae.datasets, skvae.plotting
+        """
+    )
+    done = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (done.stdout, done.stderr) == ("", "")
