@@ -11,8 +11,8 @@ import os
 import warnings
 from contextlib import contextmanager
 from functools import partial
-from pathlib import Path
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -505,9 +505,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         if net_state is None:
             return
         device = self._loading_device(device)
-        shape = self._module_input_shape()
+        hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
         with torch.random.fork_rng(devices=[]):  # building draws initial weights; loading overwrites them
-            module = self._build_module(_positive_ints("hidden_layer_sizes", self.hidden_layer_sizes), torch.zeros(shape))
+            module = self._build_module(hidden, torch.zeros(self._module_input_shape()))
         module.load_state_dict(net_state["module"])
         net = self._make_net(
             module,

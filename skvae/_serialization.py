@@ -169,7 +169,10 @@ def _encode(value, path, tensors, training_state):
         return {"__import__": _import_path(value)}
     if hasattr(value, "get_params"):  # an estimator, a skorch callback
         params = value._saved_params() if hasattr(value, "_saved_params") else value.get_params(deep=False)
-        encoded = {"__object__": _import_path(type(value)), "params": _encode(params, f"{path}/params", tensors, training_state)}
+        encoded = {
+            "__object__": _import_path(type(value)),
+            "params": _encode(params, f"{path}/params", tensors, training_state),
+        }
         if isinstance(value, BaseEstimator):
             state = (
                 value._saved_state(training_state)

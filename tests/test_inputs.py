@@ -29,7 +29,8 @@ def models():
     images = X.reshape(-1, 1, 4, 4)
     return {
         "vae": VAETransformer(n_components=2, **SMALL).fit(X),
-        "ae-images": AutoencoderTransformer(n_components=2, architecture="conv", conv_channels=(2,), **SMALL).fit(images),
+        "ae-images": AutoencoderTransformer(n_components=2, architecture="conv", conv_channels=(2,), **SMALL)
+        .fit(images),
     }
 
 

@@ -320,7 +320,8 @@ def test_checkpoint_holds_the_finished_model(X, tmp_path):
 def test_ctrl_c_propagates_and_keeps_the_last_finished_epoch(X, tmp_path):
     path = tmp_path / "run.skvae"
     model = VAETransformer(**{**FAST, "max_epochs": 10, "callbacks": [InterruptAt(3)], "checkpoint_path": str(path)})
-    with pytest.raises(KeyboardInterrupt), pytest.warns(TrainingInterruptedWarning, match=r"epoch 3.*epoch 2.*warm_start=True"):
+    warning = pytest.warns(TrainingInterruptedWarning, match=r"epoch 3.*epoch 2.*warm_start=True")
+    with pytest.raises(KeyboardInterrupt), warning:
         model.fit(X)
     assert model.n_iter_ == 2 and len(model.history_) == 2
     two_epochs = VAETransformer(**{**FAST, "max_epochs": 2}).fit(X)
