@@ -12,7 +12,6 @@ import warnings
 from contextlib import contextmanager
 from functools import partial
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -457,11 +456,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         path : pathlib.Path
             The file written.
         """
-        check_is_fitted(self)
         from ._serialization import save
 
-        save(self, path, training_state=training_state)
-        return Path(path)
+        return save(self, path, training_state=training_state)
 
     def _saved_params(self):
         """Parameters as :meth:`save` stores them: callbacks it cannot store are left out, with a warning."""
@@ -562,7 +559,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             for rows, batch in iter_batches(X, batch_size, self.net_.device):
                 if not codes and self.input_scale_ != 1:
                     batch = batch / self.input_scale_
-                n_rows = len(range(*rows.indices(len(X))))
+                n_rows = rows.stop - rows.start
                 results = [r[:n_rows].cpu().numpy() for r in step(module, batch.reshape(len(batch), *shape))]
                 if outputs is None:
                     outputs = [np.empty((len(X), *r.shape[1:]), r.dtype) for r in results]

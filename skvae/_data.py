@@ -75,34 +75,33 @@ def as_float_tensor(X, device="cpu"):
     return torch.from_numpy(X).to(device=device, dtype=torch.float32)
 
 
+def pad_rows(rows, n_rows):
+    """``rows`` with zero rows appended up to ``n_rows`` (the array itself if it has them).
+
+    A fixed row count keeps matrix products on one code path, and float32 (or
+    BLAS's float64) rounds differently for different row counts: padding is
+    what makes a row's result bit-identical whatever rows it is passed with.
+    """
+    if len(rows) >= n_rows:
+        return rows
+    return np.concatenate([rows, np.zeros((n_rows - len(rows), *rows.shape[1:]), rows.dtype)])
+
+
 def iter_batches(X, batch_size, device="cpu"):
     """Yield ``(slice, float32 tensor)`` for consecutive row batches of ``X``.
 
-    Every tensor has exactly ``batch_size`` rows: the last batch is padded with
-    zero rows, which the caller drops from its results. Matrix products in
-    float32 round differently for different row counts, so a fixed count is
-    what makes a row's result bit-identical whatever rows it is passed with.
+    Every tensor has exactly ``batch_size`` rows: the last batch is padded
+    (:func:`pad_rows`), and the slice says which of its rows are ``X``'s.
     """
     for start in range(0, len(X), batch_size):
-        rows = slice(start, start + batch_size)
-        batch = as_float_tensor(X[rows], device)
-        if len(batch) < batch_size:
-            batch = torch.cat([batch, batch.new_zeros((batch_size - len(batch), *batch.shape[1:]))])
-        yield rows, batch
+        rows = slice(start, min(start + batch_size, len(X)))
+        yield rows, as_float_tensor(pad_rows(X[rows], batch_size), device)
 
 
 def apply_in_fixed_batches(func, X, batch_size=256):
-    """``func(X)`` for a numpy function of rows, computed on batches of exactly ``batch_size`` rows.
-
-    The last batch is padded with zero rows, dropped from the result: as in
-    :func:`iter_batches`, a fixed row count keeps BLAS on one code path, so a
-    row's result does not depend on the rows around it.
-    """
+    """``func(X)`` for a numpy function of rows, computed on padded batches of ``batch_size`` rows."""
     results = []
     for start in range(0, len(X), batch_size):
         batch = X[start : start + batch_size]
-        n_rows = len(batch)
-        if n_rows < batch_size:
-            batch = np.concatenate([batch, np.zeros((batch_size - n_rows, *batch.shape[1:]), batch.dtype)])
-        results.append(func(batch)[:n_rows])
+        results.append(func(pad_rows(batch, batch_size))[: len(batch)])
     return np.concatenate(results) if results else func(X)

@@ -5,7 +5,6 @@
 """
 
 from numbers import Real
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -228,11 +227,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         path : pathlib.Path
         """
-        check_is_fitted(self)
         from ._serialization import save
 
-        save(self, path, training_state=training_state)
-        return Path(path)
+        return save(self, path, training_state=training_state)
 
     def score_samples(self, X):
         """How normal each row is: higher is more normal.

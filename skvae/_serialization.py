@@ -22,6 +22,7 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
 
 from .exceptions import ModelFileError
 
@@ -33,8 +34,10 @@ TRUSTED_PREFIXES = ("skvae.", "sklearn.", "skorch.", "torch.", "functools.partia
 
 
 def save(obj, path, *, training_state=False):
-    """Write ``obj`` to ``path`` atomically; see ``_BaseAutoencoder.save``."""
+    """Write the fitted ``obj`` to ``path`` atomically and return the path; see ``_BaseAutoencoder.save``."""
     from . import __version__
+
+    check_is_fitted(obj)
 
     tensors = {}
     payload = json.dumps(_encode(obj, "", tensors, training_state))
@@ -59,6 +62,7 @@ def save(obj, path, *, training_state=False):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
 
 
 def load(path, *, trusted=False, device=None):
