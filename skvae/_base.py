@@ -1,8 +1,10 @@
-"""The implementation shared by the three skvae estimators.
+"""The implementation shared by every skvae estimator.
 
 ``_BaseAutoencoder`` validates input, builds the torch module and the skorch net,
 trains, and answers ``transform``, ``inverse_transform``, ``sample`` and ``score``.
-A subclass says only whether its code is variational and how much the KL term weighs.
+A model says what differs in a few named steps: its torch module (which owns the
+prior and its KL term), its loss, how its codes are drawn, and any training
+before the main one.
 """
 
 import copy
@@ -21,7 +23,6 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -34,7 +35,6 @@ from ._losses import (
     ELBOLoss,
     decoder_mean,
     expected_reconstruction_nll,
-    gaussian_kl,
     initial_output_offset,
     quasi_normal_points,
     reconstruction_nll,
@@ -42,7 +42,6 @@ from ._losses import (
 from ._net import AutoencoderNet, EpochProgressBar, SaveCheckpoint, StopOnDivergence
 from .exceptions import TrainingInterruptedWarning
 from .modules import (
-    Autoencoder,
     ConvDecoder,
     ConvEncoder,
     MLPDecoder,
@@ -70,9 +69,9 @@ OUT_OF_RANGE_NATS = 100.0
 class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the skvae estimators; not for direct use."""
 
-    # Set by each subclass: a variational code has a Gaussian posterior and a
-    # prior, and the loss weighs its KL term by `_kl_weight()`.
-    _variational = True
+    # The torch module of the model: it owns the posterior, the prior and the
+    # KL term between them. The loss weighs that term by `_kl_weight()`.
+    _module_class = VariationalAutoencoder
 
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -218,14 +217,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     module = copy.deepcopy(self.net_.module_)
                     optimizer_state = copy.deepcopy(self.net_.optimizer_.state_dict())
                     history = copy.deepcopy(self.net_.history)
+                    targets = self._warm_start_targets(data)
                 else:
                     hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
                     module = self._build_module(hidden, initial_output_offset(data, kind))
                     optimizer_state = history = None
+                    targets = self._prepare_training(module, data, kind, seed, device)
                 checkpoint = partial(self._write_checkpoint, X=X) if self.checkpoint_path else None
                 net = self._make_net(module, kind, seed, device, optimizer_state, history, checkpoint)
                 try:
-                    net.partial_fit(data)
+                    net.partial_fit(data, targets)
                 except KeyboardInterrupt as error:
                     if not net.restore_last_epoch():
                         raise  # not one epoch finished: nothing new to keep
@@ -250,6 +251,22 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
             raise interrupted
         return X
+
+    def _prepare_training(self, module, data, kind, seed, device):
+        """Anything a model does before its main training, on a new module (e.g. pretraining).
+
+        Returns the per-row targets its loss takes besides the rows (None here:
+        an autoencoder's target is its input).
+        """
+        return None
+
+    def _warm_start_targets(self, data):
+        """The per-row loss targets with which a warm start trains on (see :meth:`_prepare_training`)."""
+        return None
+
+    def _criterion(self, kind):
+        """The loss the network trains with (a skorch criterion returning a ``LossOutput``)."""
+        return ELBOLoss(kind, self._kl_weight())
 
     def _training_tensor(self, X, device):
         """The one float copy of the data that training needs, shaped for the module."""
@@ -282,11 +299,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         return kind
 
-    def _make_net(self, module, kind, seed, device, optimizer_state=None, history=None, checkpoint=None):
+    def _make_net(
+        self, module, kind, seed, device, optimizer_state=None, history=None, checkpoint=None, criterion=None
+    ):
         """The initialized skorch net around ``module``, carrying on from a saved state if given."""
         net = AutoencoderNet(
             module=module,
-            criterion=ELBOLoss(kind, self._kl_weight()),
+            criterion=self._criterion(kind) if criterion is None else criterion,
             optimizer=_OPTIMIZERS.get(self.optimizer, self.optimizer),
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -294,7 +313,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             train_split=None,
             validation_fraction=self.validation_fraction,
             split_seed=seed,
-            record_kl=self._variational,
+            record_kl=issubclass(self._module_class, VariationalAutoencoder),
             callbacks=self._training_callbacks(checkpoint),
             device=device,
             mixed_precision=self.mixed_precision,
@@ -315,8 +334,6 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.reconstruction_loss_ = kind
-        if not self._variational:
-            self.latent_density_ = self._fit_latent_density(X, net.split_seed)
 
     def _write_checkpoint(self, net, X):
         """Save the fit in progress as a fitted estimator, with its training state."""
@@ -368,7 +385,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _build_module(self, hidden, output_offset):
         shape = self._module_input_shape()
         k = self.n_components
-        n_outputs = 2 * k if self._variational else k
+        n_outputs = 2 * k if issubclass(self._module_class, VariationalAutoencoder) else k
         if self.architecture == "mlp":
             encoder = MLPEncoder(shape[0], n_outputs, hidden)
             decoder = MLPDecoder(k, shape[0], hidden[::-1])
@@ -378,8 +395,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             decoder = ConvDecoder(k, shape, channels[::-1], hidden[::-1])
         else:
             encoder, decoder = _custom_modules(self.architecture, shape, n_outputs, k)
-        model = VariationalAutoencoder if self._variational else Autoencoder
-        return model(encoder, decoder, output_offset)
+        return self._make_module(encoder, decoder, output_offset)
+
+    def _make_module(self, encoder, decoder, output_offset):
+        """The model's torch module around an encoder and a decoder."""
+        return self._module_class(encoder, decoder, output_offset)
 
     def _training_callbacks(self, checkpoint=None):
         callbacks = [("stop_on_divergence", StopOnDivergence())]
@@ -396,13 +416,6 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             callbacks.append(("progress_bar", EpochProgressBar()))
         # skorch initialises callbacks in place; the user's objects stay untouched
         return callbacks + copy.deepcopy(self.callbacks or [])
-
-    def _fit_latent_density(self, X, seed):
-        # An autoencoder has no prior to sample from, so new codes come from a
-        # mixture fitted to the codes of the training data.
-        codes = self._encode(X)[0].astype(np.float64)  # float32 covariances fail PSD checks
-        mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=seed)
-        return mixture.fit(codes)
 
     def _resolve_reconstruction_loss(self, data):
         if self.reconstruction_loss == "auto":
@@ -695,16 +708,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        rng = check_random_state(random_state)
-        if self._variational:
-            Z = rng.standard_normal((n_samples, self.n_components)).astype(np.float32)
-        else:
-            mixture = copy.copy(self.latent_density_)
-            mixture.random_state = rng
-            Z, _ = mixture.sample(n_samples)
-            # GaussianMixture groups its rows by component
-            Z = Z[rng.permutation(n_samples)].astype(np.float32)
-        return self.inverse_transform(Z)
+        Z = self._sample_codes(n_samples, check_random_state(random_state))
+        return self.inverse_transform(Z.astype(np.float32))
+
+    def _sample_codes(self, n_samples, rng):
+        """Codes drawn from the model's prior, shape (n_samples, n_components)."""
+        return rng.standard_normal((n_samples, self.n_components))
 
     def interpolate(self, x_start, x_end, n_steps=10, *, method="linear"):
         """Decode evenly spaced points on the path between the codes of two inputs.
@@ -794,14 +803,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return self._encode(self._validate_input(X, reset=False))[0]
 
     def _latent_center_and_spread(self, dim):
-        if self._variational:
-            return 0.0, 1.0
-        # mean and standard deviation of one dimension of the fitted mixture
-        density = self.latent_density_
-        means = density.means_[:, dim]
-        variances = density.covariances_[:, dim, dim]
-        center = np.dot(density.weights_, means)
-        return center, float(np.sqrt(np.dot(density.weights_, variances + means**2) - center**2))
+        """Mean and standard deviation of one dimension of the prior (N(0, I) here)."""
+        return 0.0, 1.0
 
     def score_samples(self, X):
         """Per-sample evidence lower bound (ELBO), in nats.
@@ -858,7 +861,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             if logvar is None:
                 return (-reconstruction_nll(module.decode(mean), batch, kind) - penalty,)
             recon = expected_reconstruction_nll(module.decode, mean, logvar, batch, kind, points)
-            return (-(recon + gaussian_kl(mean, logvar)) - penalty,)
+            return (-(recon + module.kl_divergence(mean, logvar)) - penalty,)
 
         # 16 rows x 64 posterior draws: one decoder call of 1024 rows per batch
         (scores,) = self._run_batches(X, step, batch_size=_SCORE_ROWS)
@@ -890,6 +893,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def mixture_center_and_spread(weights, means, variances):
+    """Mean and standard deviation of one dimension of a Gaussian mixture."""
+    center = np.dot(weights, means)
+    return center, float(np.sqrt(np.dot(weights, variances + means**2) - center**2))
 
 
 def _latent_path(z_start, z_end, n_steps, method):

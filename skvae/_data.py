@@ -12,7 +12,7 @@ import torch
 
 
 class TensorBatches:
-    """Mini-batches ``(X[idx], None)`` of an in-memory tensor, for skorch.
+    """Mini-batches ``(X[idx], targets[idx])`` of in-memory tensors, for skorch.
 
     skorch's default DataLoader builds every batch item by item through a
     Dataset and a collate function; gathering rows of one tensor gives the same
@@ -26,41 +26,51 @@ class TensorBatches:
         Draw a new permutation (from torch's global generator) every epoch.
     device : str or torch.device
         Where batches go; a no-op when ``data`` already lives there.
+    targets : Tensor of shape (n_samples, ...) or None
+        Per-row values that a model's loss takes besides the row itself (None
+        for most models: an autoencoder's target is its input); batched with it.
     """
 
-    def __init__(self, data, batch_size, shuffle=False, device="cpu"):
+    def __init__(self, data, batch_size, shuffle=False, device="cpu", targets=None):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
+        self.targets = targets
 
     def __len__(self):
         return math.ceil(len(self.data) / self.batch_size)
 
     def __iter__(self):
-        if not self.shuffle:
-            for batch in self.data.split(self.batch_size):
-                yield batch.to(self.device, non_blocking=True), None
-            return
-        order = torch.randperm(len(self.data), device=self.data.device)
-        for idx in order.split(self.batch_size):
-            yield self.data[idx].to(self.device, non_blocking=True), None
+        if self.shuffle:
+            order = torch.randperm(len(self.data), device=self.data.device)
+            batches = order.split(self.batch_size)
+        else:
+            batches = (slice(start, start + self.batch_size) for start in range(0, len(self.data), self.batch_size))
+        for idx in batches:
+            targets = None if self.targets is None else self.targets[idx].to(self.device, non_blocking=True)
+            yield self.data[idx].to(self.device, non_blocking=True), targets
 
 
-def train_valid_split(data, validation_fraction, seed):
-    """Split rows at random into training and validation tensors.
+def train_valid_split(data, validation_fraction, seed, targets=None):
+    """Split rows at random into training and validation ``(rows, targets)`` pairs.
 
-    Returns ``(train, None)`` when the fraction is 0 or leaves either side
-    without a row. The split has a generator of its own, seeded with ``seed``,
-    so that a fit resumed from a checkpoint splits exactly as the first one
-    did without replaying the training's random draws.
+    Returns ``((data, targets), None)`` when the fraction is 0 or leaves either
+    side without a row; ``targets`` (None, or one entry per row) is split with
+    the rows. The split has a generator of its own, seeded with ``seed``, so
+    that a fit resumed from a checkpoint splits exactly as the first one did
+    without replaying the training's random draws.
     """
     n_valid = math.floor(validation_fraction * len(data))
     if n_valid < 1 or n_valid >= len(data):
-        return data, None
+        return (data, targets), None
     generator = torch.Generator(device=data.device).manual_seed(seed)
     order = torch.randperm(len(data), device=data.device, generator=generator)
-    return data[order[n_valid:]], data[order[:n_valid]]
+    train, valid = order[n_valid:], order[:n_valid]
+    if targets is None:
+        return (data[train], None), (data[valid], None)
+    targets = targets.to(data.device)
+    return (data[train], targets[train]), (data[valid], targets[valid])
 
 
 def as_float_tensor(X, device="cpu"):

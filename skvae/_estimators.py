@@ -4,11 +4,15 @@
 ``VAETransformer`` weighs the KL term by exactly 1, ``BetaVAETransformer`` by ``beta``.
 """
 
+import copy
 from numbers import Real
 
+import numpy as np
+from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval
 
-from ._base import _BaseAutoencoder
+from ._base import _BaseAutoencoder, mixture_center_and_spread
+from .modules import Autoencoder
 
 _PARAMETERS = """\
     n_components : int, default=2
@@ -217,10 +221,28 @@ class AutoencoderTransformer(_BaseAutoencoder):
     (3, 64)
     """
 
-    _variational = False
+    _module_class = Autoencoder
 
     def _kl_weight(self):
         return 0.0
+
+    def _set_trained(self, net, kind, X):
+        super()._set_trained(net, kind, X)
+        # No prior to sample from: new codes come from a mixture fitted to the
+        # codes of the training data.
+        codes = self._encode(X)[0].astype(np.float64)  # float32 covariances fail PSD checks
+        mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=net.split_seed)
+        self.latent_density_ = mixture.fit(codes)
+
+    def _sample_codes(self, n_samples, rng):
+        mixture = copy.copy(self.latent_density_)
+        mixture.random_state = rng
+        Z, _ = mixture.sample(n_samples)
+        return Z[rng.permutation(n_samples)]  # GaussianMixture groups its rows by component
+
+    def _latent_center_and_spread(self, dim):
+        density = self.latent_density_
+        return mixture_center_and_spread(density.weights_, density.means_[:, dim], density.covariances_[:, dim, dim])
 
 
 @_fill_docstring
@@ -267,8 +289,6 @@ class VAETransformer(_BaseAutoencoder):
     >>> vae.inverse_transform(codes[:2]).shape
     (2, 64)
     """
-
-    _variational = True
 
 
 @_fill_docstring

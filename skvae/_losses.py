@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .modules import gaussian_kl  # noqa: F401  (re-exported: score_samples and tests use it)
+
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
@@ -48,11 +50,6 @@ def _batch_mean_nll(reconstruction, x, kind):
     else:
         total = 0.5 * F.mse_loss(reconstruction, x, reduction="sum") + x.numel() * _HALF_LOG_2PI
     return total / len(x)
-
-
-def gaussian_kl(mean, logvar):
-    """Per-sample ``KL(N(mean, exp(logvar)) || N(0, I))`` in nats, shape (N,)."""
-    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
 def quasi_normal_points(n_points, n_components):
@@ -110,8 +107,9 @@ class ELBOLoss(nn.Module):
     """Negative ELBO with a weight on the KL term (the skorch criterion).
 
     ``loss = reconstruction + kl_weight * KL``, averaged over the batch. With
-    ``kl_weight=1`` this is the negative ELBO; a deterministic autoencoder's
-    output has no ``logvar`` and contributes no KL term.
+    ``kl_weight=1`` this is the negative ELBO. The KL term is the module's own
+    (``output.kl``, under whatever prior the model has); a deterministic
+    autoencoder's output has none and contributes no KL term.
 
     Parameters
     ----------
@@ -126,10 +124,7 @@ class ELBOLoss(nn.Module):
         self.reconstruction = reconstruction
         self.kl_weight = kl_weight
 
-    def forward(self, output, x):
+    def forward(self, output, x, target=None):
         recon = _batch_mean_nll(output.reconstruction, x, self.reconstruction)
-        if output.logvar is None:
-            kl = torch.zeros((), device=recon.device)
-        else:
-            kl = gaussian_kl(output.mean, output.logvar).mean()
+        kl = torch.zeros((), device=recon.device) if output.kl is None else output.kl.mean()
         return LossOutput(recon + self.kl_weight * kl, recon, kl)

@@ -26,7 +26,10 @@ class _EarlyStop(Exception):
 class AutoencoderNet(NeuralNet):
     """skorch ``NeuralNet`` for autoencoders trained on an in-memory tensor.
 
-    ``fit(X)`` takes one float tensor; the target is ``X`` itself. The
+    ``fit(X)`` takes one float tensor; the target is ``X`` itself. ``fit(X, y)``
+    also batches ``y`` (one entry per row) with X and passes it to the
+    criterion as ``criterion(output, X_batch, y_batch)``, for a model whose
+    loss takes more than the row. The
     criterion returns a ``LossOutput``; besides ``train_loss`` and
     ``valid_loss``, its parts are recorded as ``{train,valid}_recon_loss`` and
     ``{train,valid}_kl_loss``, per batch and averaged per epoch.
@@ -163,15 +166,16 @@ class AutoencoderNet(NeuralNet):
             super()._set_training(training)
 
     def get_dataset(self, X, y=None):
-        return X
+        return X, y
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        return train_valid_split(X, self.validation_fraction, self.split_seed)
+        return train_valid_split(X, self.validation_fraction, self.split_seed, targets=y)
 
     def get_iterator(self, dataset, training=False):
-        return TensorBatches(dataset, self.batch_size, shuffle=training, device=self.device)
+        data, targets = dataset
+        return TensorBatches(data, self.batch_size, shuffle=training, device=self.device, targets=targets)
 
-    def _forward(self, Xi):
+    def _forward(self, Xi, yi=None):
         autocast = (
             torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
             if self.mixed_precision
@@ -181,24 +185,24 @@ class AutoencoderNet(NeuralNet):
             y_pred = self.infer(Xi)
         if self.mixed_precision:  # the loss (exp, sums over pixels) wants float32
             y_pred = type(y_pred)(*(None if t is None else t.float() for t in y_pred))
-        return y_pred, self.criterion_(y_pred, Xi)
+        return y_pred, self.criterion_(y_pred, Xi, yi)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
-        Xi, _ = batch
-        y_pred, parts = self._forward(Xi)
+        Xi, yi = batch
+        y_pred, parts = self._forward(Xi, yi)
         parts.loss.backward()
         return {"y_pred": y_pred, **parts._asdict()}
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
-        Xi, _ = batch
+        Xi, yi = batch
         with torch.no_grad():
-            y_pred, parts = self._forward(Xi)
+            y_pred, parts = self._forward(Xi, yi)
         return {"y_pred": y_pred, **parts._asdict()}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, X).loss
+        return self.criterion_(y_pred, X, y_true).loss
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:

@@ -17,6 +17,8 @@ __all__ = [
     "ConvDecoder",
     "Autoencoder",
     "VariationalAutoencoder",
+    "GaussianMixtureVariationalAutoencoder",
+    "gaussian_kl",
 ]
 
 # exp(-30) and exp(20) are far inside float32's range, so the variance and the
@@ -38,12 +40,16 @@ class AutoencoderOutput(NamedTuple):
         The encoder's code, or the posterior mean for a VAE.
     logvar : Tensor of shape (N, n_components) or None
         The posterior log-variance; None for a deterministic autoencoder.
+    kl : Tensor of shape (N,) or None
+        ``KL(q(z | x) || p(z))`` per sample under the model's prior, in nats;
+        None for a deterministic autoencoder.
     """
 
     reconstruction: torch.Tensor
     z: torch.Tensor
     mean: torch.Tensor
     logvar: Optional[torch.Tensor]
+    kl: Optional[torch.Tensor] = None
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -242,10 +248,14 @@ class Autoencoder(nn.Module):
         out = self.decoder(z)
         return out if self.output_offset is None else out + self.output_offset
 
+    def kl_divergence(self, mean, logvar):
+        """``KL(q(z | x) || p(z))`` per sample; None: a deterministic code has no prior."""
+        return None
+
     def forward(self, x):
         mean, logvar = self.encode(x)
         z = mean if logvar is None else reparameterize(mean, logvar)
-        return AutoencoderOutput(self.decode(z), z, mean, logvar)
+        return AutoencoderOutput(self.decode(z), z, mean, logvar, self.kl_divergence(mean, logvar))
 
 
 class VariationalAutoencoder(Autoencoder):
@@ -261,6 +271,66 @@ class VariationalAutoencoder(Autoencoder):
     def encode(self, x):
         mean, logvar = self.encoder(x).chunk(2, dim=-1)
         return mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+    def kl_divergence(self, mean, logvar):
+        """``KL(N(mean, exp(logvar)) || N(0, I))`` per sample, shape (N,), in nats."""
+        return gaussian_kl(mean, logvar)
+
+
+class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
+    """VAE whose prior is a mixture of Gaussians with learned parameters (VaDE).
+
+    ``p(z) = sum_c pi_c N(z; mu_c, diag(sigma_c^2))``, with ``pi``, ``mu`` and
+    ``sigma`` trained with the networks. The cluster posterior that maximises
+    the ELBO for a given ``q(z | x)`` has a closed form,
+    ``q(c | x) = softmax_c(log pi_c - KL(q(z | x) || N(mu_c, sigma_c^2)))``,
+    so the KL term of the ELBO is ``-logsumexp_c(log pi_c - KL_c)``: exact and
+    deterministic, with no draw of ``c``.
+
+    Parameters
+    ----------
+    encoder, decoder, output_offset
+        As for :class:`VariationalAutoencoder`.
+    n_clusters : int
+        Number of mixture components.
+    n_components : int
+        Dimension of the code.
+
+    Attributes
+    ----------
+    prior_logits : Parameter of shape (n_clusters,)
+        Unnormalised log-weights of the components.
+    prior_means, prior_logvars : Parameter of shape (n_clusters, n_components)
+        Means and log-variances of the components.
+    """
+
+    def __init__(self, encoder, decoder, output_offset=None, *, n_clusters, n_components):
+        super().__init__(encoder, decoder, output_offset)
+        self.prior_logits = nn.Parameter(torch.zeros(n_clusters))
+        self.prior_means = nn.Parameter(torch.randn(n_clusters, n_components))
+        self.prior_logvars = nn.Parameter(torch.zeros(n_clusters, n_components))
+
+    def cluster_log_joint(self, mean, logvar):
+        """``log pi_c - KL(q(z | x) || N(mu_c, sigma_c^2))``, shape (N, n_clusters)."""
+        prior_logvars = self.prior_logvars.clamp(LOGVAR_MIN, LOGVAR_MAX)
+        diff = mean[:, None, :] - self.prior_means
+        kl = 0.5 * (
+            prior_logvars - logvar[:, None, :] + (logvar.exp()[:, None, :] + diff.pow(2)) / prior_logvars.exp() - 1.0
+        ).sum(-1)
+        return torch.log_softmax(self.prior_logits, 0) - kl
+
+    def cluster_posterior(self, mean, logvar):
+        """``q(c | x)``, shape (N, n_clusters): the responsibilities of the components."""
+        return torch.softmax(self.cluster_log_joint(mean, logvar), dim=-1)
+
+    def kl_divergence(self, mean, logvar):
+        """``KL(q(z, c | x) || p(z, c))`` per sample at the optimal ``q(c | x)``, shape (N,)."""
+        return -torch.logsumexp(self.cluster_log_joint(mean, logvar), dim=-1)
+
+
+def gaussian_kl(mean, logvar):
+    """Per-sample ``KL(N(mean, exp(logvar)) || N(0, I))`` in nats, shape (N,)."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
 
 
 def reparameterize(mean, logvar, eps=None):
