@@ -2,10 +2,13 @@
 
 Every method runs in this one process on the same data and split:
 
-  clustering   KMeans (10 clusters, 10 inits) on raw pixels, PCA, UMAP (when
-               umap-learn is installed) and skvae codes of the same dimension;
-               adjusted Rand index and normalised mutual information. Each
-               embedding is fitted on the images it clusters.
+  clustering   10 clusters: KMeans (10 inits) on raw pixels, PCA-10, UMAP-10
+               and skvae AE/VAE codes, a GaussianMixture on UMAP-10, ClustPy's
+               DEC, IDEC, VaDE and N2D with their defaults (when installed),
+               and GaussianMixtureVAE with its defaults; adjusted Rand index,
+               normalised mutual information, accuracy after Hungarian
+               matching and seconds, mean and spread over --seeds. Every
+               method fits the images it clusters.
   reduction    k-NN accuracy (k=5, fitted on the training codes, scored on
                the test codes) and trustworthiness (5 neighbours, on up to
                2,000 test images) of PCA and skvae at 2 and 10 dimensions.
@@ -35,10 +38,11 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.manifold import trustworthiness
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score, roc_auc_score
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, GaussianMixtureVAE, VAETransformer
 from skvae._outlier import SCORES
 from skvae.datasets import load_digits_images, load_mnist_like
 
@@ -79,29 +83,98 @@ def anomaly_model(image_shape):
 # -------------------------------------------------------------- use-cases
 
 
-def umap_or_none(dim):
+def umap_or_none(dim, seed=SEED, **params):
     try:
         import umap
     except ImportError:
         return None
-    return umap.UMAP(n_components=dim, random_state=SEED)
+    return umap.UMAP(n_components=dim, random_state=seed, **params)
 
 
-def bench_clustering(name, dim=10):
+def clustpy_methods():
+    """ClustPy's deep clustering methods with their defaults, when ClustPy is installed.
+
+    ClustPy imports torchvision, which has no CPU-only build: install it in an
+    environment of its own (see benchmarks/README.md). N2D is given UMAP as its
+    manifold learner, as in its paper (ClustPy's default is t-SNE).
+    """
+    try:
+        from clustpy.deep import DEC, IDEC, N2D, VaDE
+    except ImportError:
+        return {}
+    methods = {
+        "ClustPy DEC": lambda k, seed: DEC(n_clusters=k, random_state=seed),
+        "ClustPy IDEC": lambda k, seed: IDEC(n_clusters=k, random_state=seed),
+        "ClustPy VaDE": lambda k, seed: VaDE(n_clusters=k, random_state=seed),
+    }
+    if umap_or_none(2) is not None:
+        import umap
+
+        methods["ClustPy N2D (UMAP)"] = lambda k, seed: N2D(n_clusters=k, manifold_class=umap.UMAP, random_state=seed)
+    return methods
+
+
+def hungarian_accuracy(y, labels):
+    """Accuracy after the best one-to-one matching of clusters to classes."""
+    from scipy.optimize import linear_sum_assignment
+
+    classes, y = np.unique(y, return_inverse=True)
+    clusters, labels = np.unique(labels, return_inverse=True)
+    counts = np.zeros((len(clusters), len(classes)))
+    np.add.at(counts, (labels, y), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return counts[rows, cols].sum() / len(y)
+
+
+def clustering_methods(k, dim):
+    """Every method, as (name, fit_predict(X, seed))."""
+
+    def kmeans_on(embed):
+        return lambda X, seed: KMeans(k, n_init=10, random_state=seed).fit_predict(embed(X, seed))
+
+    methods = {
+        "KMeans, raw pixels": kmeans_on(lambda X, seed: X),
+        f"KMeans, PCA-{dim}": kmeans_on(lambda X, seed: PCA(dim, random_state=seed).fit_transform(X)),
+    }
+    if umap_or_none(dim) is not None:
+        methods[f"KMeans, UMAP-{dim}"] = kmeans_on(lambda X, seed: umap_or_none(dim, seed).fit_transform(X))
+        methods[f"GMM, UMAP-{dim}"] = lambda X, seed: GaussianMixture(k, random_state=seed).fit_predict(
+            umap_or_none(dim, seed).fit_transform(X))
+    methods[f"KMeans, skvae AE-{dim} codes (500-500-2000)"] = kmeans_on(
+        lambda X, seed: AutoencoderTransformer(n_components=dim, hidden_layer_sizes=(500, 500, 2000),
+                                               random_state=seed).fit_transform(X))
+    methods[f"KMeans, skvae VAE-{dim} codes"] = kmeans_on(
+        lambda X, seed: VAETransformer(n_components=dim, random_state=seed).fit_transform(X))
+    for name, make in clustpy_methods().items():
+        methods[name] = lambda X, seed, make=make: make(k, seed).fit(X).labels_
+    methods["skvae GaussianMixtureVAE (defaults)"] = lambda X, seed: GaussianMixtureVAE(
+        k, random_state=seed).fit_predict(X)
+    return methods
+
+
+def bench_clustering(name, seeds=(0, 1, 2), dim=10, k=10):
+    """Rows (data, n, method, ARI, NMI, ACC, seconds), each "mean ± std" over the seeds."""
     X_train, X_test, y_train, y_test = load(name)
     X, y = (np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test])) if name == "digits" \
         else (X_test, y_test)
-    embeddings = {"raw pixels": lambda: X, f"PCA-{dim}": lambda: PCA(dim, random_state=SEED).fit_transform(X)}
-    if umap_or_none(dim) is not None:
-        embeddings[f"UMAP-{dim}"] = lambda: umap_or_none(dim).fit_transform(X)
-    embeddings[f"skvae-{dim}"] = lambda: clustering_model(dim).fit_transform(X)
+    scores = {}
+    for seed in seeds:
+        for method, fit_predict in clustering_methods(k, dim).items():
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                labels = np.asarray(fit_predict(X, seed))
+            seconds = time.perf_counter() - start
+            row = (adjusted_rand_score(y, labels), normalized_mutual_info_score(y, labels),
+                   hungarian_accuracy(y, labels), seconds)
+            scores.setdefault(method, []).append(row)
+            print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f} "
+                  f"{seconds:.0f} s", flush=True)
     rows = []
-    for method, embed in embeddings.items():
-        start = time.perf_counter()
-        codes = embed()
-        labels = KMeans(10, n_init=10, random_state=SEED).fit_predict(codes)
-        rows.append((name, len(X), method, adjusted_rand_score(y, labels), normalized_mutual_info_score(y, labels),
-                     time.perf_counter() - start))
+    for method, values in scores.items():
+        values = np.array(values)
+        cells = [f"{m:.3f} ± {s:.3f}" for m, s in zip(values.mean(0)[:3], values.std(0)[:3])]
+        rows.append((name, len(X), method, *cells, f"{values[:, 3].mean():.0f}", len(values)))
     return rows
 
 
@@ -167,13 +240,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("usecases", nargs="+", choices=["clustering", "reduction", "anomaly"])
     parser.add_argument("--data", nargs="+", default=["digits", "fashion-mnist"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="clustering: seeds to average over")
     args = parser.parse_args(argv)
     print(f"# skvae use-case benchmarks, {time.strftime('%Y-%m-%d')}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads); random_state={SEED}\n")
+    if "clustering" in args.usecases:
+        header = ["data", "images", "method", "ARI", "NMI", "ACC (Hungarian)", "seconds", "seeds"]
+        print("## Clustering into 10 clusters: mean ± std over seeds\n")
+        print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
+        for name in args.data:
+            for row in bench_clustering(name, seeds=args.seeds):
+                print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
+        print()
     tables = {
-        "clustering": ("Clustering: KMeans(10 clusters, n_init=10)", bench_clustering,
-                       ["data", "images", "embedding", "ARI", "NMI", "seconds"]),
         "reduction": ("Dimensionality reduction", bench_reduction,
                       ["data", "dims", "method", "5-NN accuracy", "trustworthiness (5)", "fit+transform s"]),
     }

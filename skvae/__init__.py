@@ -4,6 +4,7 @@
 """
 
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from ._gmvae import GaussianMixtureVAE
 from ._outlier import AutoencoderOutlierDetector
 from .exceptions import DivergenceError, ModelFileError, TrainingInterruptedWarning
 
@@ -64,6 +65,7 @@ __all__ = [
     "AutoencoderTransformer",
     "VAETransformer",
     "BetaVAETransformer",
+    "GaussianMixtureVAE",
     "AutoencoderOutlierDetector",
     "DivergenceError",
     "ModelFileError",

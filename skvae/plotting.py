@@ -127,6 +127,47 @@ def plot_samples(estimator, n_samples=36, *, random_state=None, ax=None):
     return _show(ax, images, value_range, n_cols, f"{n_samples} samples decoded from {source}")
 
 
+def plot_cluster_samples(estimator, n_per_cluster=10, *, clusters=None, random_state=None, ax=None):
+    """One row of generated images per cluster of a :class:`~skvae.GaussianMixtureVAE`.
+
+    Row ``k`` decodes ``n_per_cluster`` codes drawn from mixture component
+    ``k`` (``estimator.sample(n, cluster=k)``): what the model thinks cluster
+    ``k`` looks like. The rows are labelled with the cluster and its weight.
+
+    Parameters
+    ----------
+    estimator : fitted GaussianMixtureVAE
+    n_per_cluster : int, default=10
+    clusters : sequence of int, default=None
+        The clusters to show, in order; None for all.
+    random_state : int, RandomState instance or None, default=None
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    _check_images(estimator)
+    if not hasattr(estimator, "weights_"):
+        raise ValueError(
+            f"plot_cluster_samples needs a clustering model with a mixture prior (GaussianMixtureVAE), "
+            f"got {type(estimator).__name__}."
+        )
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    clusters = range(estimator.n_clusters) if clusters is None else list(clusters)
+    rows = [estimator.sample(n_per_cluster, cluster=k, random_state=rng) for k in clusters]
+    images, value_range = _images(estimator, np.concatenate(rows))
+    ax = _axes(ax, (n_per_cluster * 0.6 + 1, len(clusters) * 0.6 + 0.6))
+    fig = _show(ax, images, value_range, n_per_cluster, "Samples from each cluster of the mixture prior")
+    height = images.shape[1] + 1  # mosaic pads each image by one pixel
+    ax.set_yticks([height * (i + 0.5) for i in range(len(clusters))])
+    ax.set_yticklabels([f"{k} ({estimator.weights_[k]:.0%})" for k in clusters])
+    ax.tick_params(left=False)
+    return fig
+
+
 def plot_interpolation(estimator, x_start, x_end, n_steps=10, *, method="linear", ax=None):
     """Decoded images along the path between the codes of two inputs.
 

@@ -2,13 +2,15 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvae import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from skvae import AutoencoderTransformer, BetaVAETransformer, GaussianMixtureVAE, VAETransformer
 
 # Small networks and few epochs: the checks exercise the contract, not quality.
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16)
 # The checks pass flat rows of every width, so the convolutional models read
 # each row as a one-pixel-high image whose width (-1) is inferred.
 CONV = dict(SMALL, architecture="conv", conv_channels=(4, 4), image_shape=(1, 1, -1))
+# The clusterer checks ask for 3 well-separated blobs to be found (ARI > 0.4).
+MIXTURE = dict(SMALL, n_components=2, pretrain_epochs=3)
 
 
 @parametrize_with_checks(
@@ -19,6 +21,7 @@ CONV = dict(SMALL, architecture="conv", conv_channels=(4, 4), image_shape=(1, 1,
         AutoencoderTransformer(**CONV),
         VAETransformer(**CONV),
         BetaVAETransformer(**CONV),
+        GaussianMixtureVAE(**MIXTURE),
     ]
 )
 def test_sklearn_contract(estimator, check):

@@ -1,0 +1,459 @@
+"""``GaussianMixtureVAE``: a VAE whose prior is a mixture of Gaussians, as a clusterer.
+
+What this model owns: its module (the mixture prior, in
+:class:`skvae.modules.GaussianMixtureVariationalAutoencoder`), its training
+before the main one (pretraining, then a UMAP map of the codes that places the
+mixture), its loss (the ELBO plus an anchor to that map), and its sampling.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.base import ClusterMixin
+from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._base import _BaseAutoencoder, _output_dtype, mixture_center_and_spread
+from ._estimators import _ATTRIBUTES, _PARAMETERS
+from ._losses import ELBOLoss, LossOutput
+from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
+
+# The map of the pretrained codes whose clusters the mixture starts from and
+# the codes are held to: UMAP with the settings of N2D (McConville et al., 2021),
+# which keep neighbourhoods tight (min_dist=0) and look a little further than
+# UMAP's default 15 neighbours.
+UMAP_NEIGHBORS = 20
+UMAP_MIN_DIST = 0.0
+# How far, in standard deviations of the map, a code may stray from its place
+# on it at the cost of half a nat: the anchor is a Gaussian likelihood of the
+# map given the code, with this standard deviation.
+ANCHOR_STD = 0.1
+# Epochs that move the pretrained codes onto the map before the full ELBO.
+ALIGN_EPOCHS = 20
+# Initialisations of the mixture on the map; the likeliest is kept.
+MIXTURE_INITS = 5
+
+
+class _MeanCodes(nn.Module):
+    """A VAE seen as a deterministic autoencoder on its posterior means, for pretraining.
+
+    It shares (does not copy) the VAE's encoder and decoder.
+    """
+
+    def __init__(self, vae):
+        super().__init__()
+        self.vae = vae
+
+    def encode(self, x):
+        return self.vae.encode(x)[0], None
+
+    def decode(self, z):
+        return self.vae.decode(z)
+
+    def forward(self, x):
+        mean, _ = self.encode(x)
+        return AutoencoderOutput(self.decode(mean), mean, mean, None)
+
+
+class AnchoredELBOLoss(ELBOLoss):
+    """Negative ELBO plus ``||mean - target||^2 / (2 anchor_std^2)`` per sample.
+
+    ``target`` is each row's place on the map of the pretrained codes: the
+    anchor holds the posterior mean near it, a Gaussian likelihood of the map
+    with standard deviation ``anchor_std``. Without a target (None) this is
+    the plain ELBO loss. The
+    anchor is counted in ``loss`` only: ``recon_loss`` and ``kl_loss`` stay
+    the ELBO's parts.
+    """
+
+    def __init__(self, reconstruction="bce", kl_weight=1.0, anchor_std=ANCHOR_STD):
+        super().__init__(reconstruction, kl_weight)
+        self.anchor_std = anchor_std
+
+    def forward(self, output, x, target=None):
+        parts = super().forward(output, x)
+        if target is None:
+            return parts
+        anchor = (output.mean - target).pow(2).sum(-1).mean() / (2 * self.anchor_std**2)
+        return LossOutput(parts.loss + anchor, parts.recon_loss, parts.kl_loss)
+
+
+def _defaults(text, **defaults):
+    """The shared parameter docs, with this model's defaults."""
+    for name, (old, new) in defaults.items():
+        line = f"    {name} : "
+        start = text.index(line)
+        end = text.index("\n", start)
+        assert old in text[start:end], (name, text[start:end])
+        text = text[:start] + text[start:end].replace(old, new) + text[end:]
+    return text
+
+
+_GMVAE_PARAMETERS = _defaults(
+    _PARAMETERS,
+    n_components=("default=2", "default=10"),
+    hidden_layer_sizes=("default=(256, 128)", "default=(500, 500, 2000)"),
+    max_epochs=("default=100", "default=30"),
+    batch_size=("default=128", "default=256"),
+)
+
+
+class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
+    """Variational autoencoder with a Gaussian-mixture prior, as a clusterer and a transformer.
+
+    The prior over the ``n_components``-dimensional code is a mixture of
+    ``n_clusters`` Gaussians with learned weights, means and (diagonal)
+    variances, as in VaDE; each component is a cluster. :meth:`predict_proba`
+    gives the posterior responsibilities ``q(c | x)``, :meth:`predict` the
+    likeliest cluster, :meth:`transform` the posterior means, and
+    :meth:`sample` generates from all clusters or from chosen ones.
+
+    Training, with the defaults, runs in three steps:
+
+    1. The network is pretrained as a plain autoencoder on its posterior means
+       for ``pretrain_epochs`` epochs.
+    2. The codes of the training data are mapped to ``n_components``
+       dimensions by UMAP (``init="umap"``), which gathers neighbours into
+       tight groups, as N2D does; a ``GaussianMixture`` fitted to that map
+       gives the prior its first weights, means and variances.
+    3. The full model trains for ``max_epochs`` epochs on the ELBO under the
+       mixture prior, with each code held near its place on the map (a
+       Gaussian anchor of standard deviation 0.1), so that the code space
+       keeps the map's neighbourhoods while the decoder learns to generate
+       from it.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of mixture components, i.e. of clusters.
+
+{parameters}
+
+    pretrain_epochs : int, default=50
+        Epochs of step 1. 0 skips pretraining (the map is then of the codes of
+        the untrained encoder).
+
+    init : {"umap", "gmm"}, default="umap"
+        Where the mixture starts and what the codes are held to: ``"umap"``
+        the UMAP map of the pretrained codes (needs umap-learn), ``"gmm"`` the
+        pretrained codes themselves (standardised), as VaDE does.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training row (:meth:`predict` on the training data).
+
+    embedding_ : ndarray of shape (n_samples, n_components)
+        The standardised map of the pretrained codes of the training rows
+        that the codes are held to (step 2); a warm start trains on with it.
+
+    weights_ : ndarray of shape (n_clusters,)
+        Weights of the mixture prior.
+
+    means_ : ndarray of shape (n_clusters, n_components)
+        Means of the components.
+
+    covariances_ : ndarray of shape (n_clusters, n_components)
+        Variances of the components (diagonal covariances).
+
+{attributes}
+
+    See Also
+    --------
+    VAETransformer : The VAE with a standard normal prior.
+    sklearn.mixture.GaussianMixture : The mixture, without the networks.
+    sklearn.cluster.KMeans : Clustering without a model of the data.
+
+    References
+    ----------
+    Jiang, Z. et al. (2017). Variational Deep Embedding: An Unsupervised and
+    Generative Approach to Clustering. IJCAI.
+
+    McConville, R. et al. (2021). N2D: (Not Too) Deep Clustering via
+    Clustering the Local Manifold of an Autoencoded Embedding. ICPR.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import GaussianMixtureVAE
+    >>> X = load_digits().data / 16
+    >>> gmvae = GaussianMixtureVAE(n_clusters=10, pretrain_epochs=2, max_epochs=2, random_state=0)
+    >>> gmvae.fit_predict(X).shape
+    (1797,)
+    >>> gmvae.predict_proba(X[:2]).shape
+    (2, 10)
+    >>> gmvae.sample(4, cluster=3, random_state=0).shape
+    (4, 64)
+    """
+
+    _module_class = GaussianMixtureVariationalAutoencoder
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "init": [StrOptions({"umap", "gmm"})],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        n_components=10,
+        *,
+        hidden_layer_sizes=(500, 500, 2000),
+        architecture="mlp",
+        conv_channels=(32, 64),
+        image_shape=None,
+        reconstruction_loss="auto",
+        max_epochs=30,
+        batch_size=256,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+        device="auto",
+        mixed_precision=False,
+        compile=False,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        pretrain_epochs=50,
+        init="umap",
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            conv_channels=conv_channels,
+            image_shape=image_shape,
+            reconstruction_loss=reconstruction_loss,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            checkpoint_path=checkpoint_path,
+            checkpoint_every=checkpoint_every,
+            device=device,
+            mixed_precision=mixed_precision,
+            compile=compile,
+            callbacks=callbacks,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.n_clusters = n_clusters
+        self.pretrain_epochs = pretrain_epochs
+        self.init = init
+
+    # ------------------------------------------------------------ training
+
+    def _make_module(self, encoder, decoder, output_offset):
+        return self._module_class(
+            encoder, decoder, output_offset, n_clusters=self.n_clusters, n_components=self.n_components
+        )
+
+    def _criterion(self, kind):
+        return AnchoredELBOLoss(kind, self._kl_weight())
+
+    def _prepare_training(self, module, data, kind, seed, device):
+        """Pretrain, map the codes, and start the mixture on the map; return the map."""
+        if len(data) < self.n_clusters:
+            raise ValueError(
+                f"n_samples={len(data)} should be >= n_clusters={self.n_clusters}: each cluster "
+                "needs a sample. Lower n_clusters or pass more samples."
+            )
+        if self.pretrain_epochs:
+            net = self._make_net(_MeanCodes(module), kind, seed, device, criterion=ELBOLoss(kind, 0.0))
+            net.max_epochs = self.pretrain_epochs
+            net.partial_fit(data)
+        codes, _ = _posteriors(module, data)
+        embedding = _umap_map(codes, self.n_components, seed) if self.init == "umap" else codes
+        embedding = (embedding - embedding.mean(0)) / max(embedding.std(), np.finfo(np.float32).tiny)
+        self.embedding_ = embedding.astype(np.float32)
+        targets = torch.from_numpy(self.embedding_)
+        # Move the codes onto the map first, with the decoder following them.
+        # Without a KL term the posteriors narrow too, so that the components
+        # are told apart by the posterior means when the full ELBO starts.
+        net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0))
+        net.max_epochs = ALIGN_EPOCHS
+        net.partial_fit(data, targets)
+        # The mixture starts where the codes now are (a component the codes
+        # missed would stay empty: the prior learns slowly by gradient), and
+        # no narrower than the posteriors, which would otherwise all go to
+        # the widest component.
+        means, variances = _posteriors(module, data)
+        mixture = GaussianMixture(
+            self.n_clusters, covariance_type="diag", n_init=MIXTURE_INITS, random_state=seed
+        ).fit(means)
+        with torch.no_grad():
+            module.prior_logits.copy_(torch.as_tensor(np.log(mixture.weights_)))
+            module.prior_means.copy_(torch.as_tensor(mixture.means_))
+            module.prior_logvars.copy_(torch.as_tensor(np.log(np.maximum(mixture.covariances_, variances.mean(0)))))
+        return targets
+
+    def _warm_start_targets(self, data):
+        if len(data) != len(self.embedding_):
+            raise ValueError(
+                f"warm_start=True trains on with the map of the training data (embedding_, "
+                f"{len(self.embedding_)} rows), but X has {len(data)} rows. Train on the same "
+                "data, or set warm_start=False to fit anew."
+            )
+        return torch.from_numpy(self.embedding_)
+
+    def _set_trained(self, net, kind, X):
+        super()._set_trained(net, kind, X)
+        self.labels_ = self._predict_proba_rows(X).argmax(1)
+
+    # ----------------------------------------------------------- clustering
+
+    def _predict_proba_rows(self, X):
+        """:meth:`predict_proba` on validated rows."""
+
+        def step(module, batch):
+            return (module.cluster_posterior(*module.encode(batch)),)
+
+        (proba,) = self._run_batches(X, step)
+        return proba
+
+    def predict_proba(self, X):
+        """Posterior cluster responsibilities ``q(c | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+            Data shaped like the training data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_clusters)
+            Each row sums to 1.
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._predict_proba_rows(X).astype(_output_dtype(X), copy=False)
+
+    def predict(self, X):
+        """The likeliest cluster of each sample under the posterior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+            Data shaped like the training data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.predict_proba(X).argmax(1)
+
+    @property
+    def weights_(self):
+        return torch.softmax(self.net_.module_.prior_logits.detach(), 0).cpu().double().numpy()
+
+    @property
+    def means_(self):
+        return self.net_.module_.prior_means.detach().cpu().double().numpy()
+
+    @property
+    def covariances_(self):
+        return self.net_.module_.prior_logvars.detach().exp().cpu().double().numpy()
+
+    # ------------------------------------------------------------- sampling
+
+    def sample(self, n_samples=1, cluster=None, random_state=None):
+        """Generate new rows in data space, from all clusters or from chosen ones.
+
+        A component is drawn by its weight (among the chosen ones), then a code
+        from that component's Gaussian, then decoded with
+        :meth:`inverse_transform`.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        cluster : int or array-like of int, default=None
+            The cluster(s) to generate from; None for all.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw; an int gives the same rows every call.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_), float32
+            :meth:`as_images` shapes them into images.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        clusters = np.arange(self.n_clusters) if cluster is None else np.atleast_1d(cluster)
+        if (
+            clusters.ndim != 1
+            or len(clusters) == 0
+            or not np.issubdtype(clusters.dtype, np.integer)
+            or clusters.min() < 0
+            or clusters.max() >= self.n_clusters
+        ):
+            raise ValueError(
+                f"cluster must be None or integers in [0, {self.n_clusters - 1}] (n_clusters="
+                f"{self.n_clusters}), got {cluster!r}."
+            )
+        Z = self._sample_codes(n_samples, check_random_state(random_state), clusters)
+        return self.inverse_transform(Z.astype(np.float32))
+
+    def _sample_codes(self, n_samples, rng, clusters=None):
+        clusters = np.arange(self.n_clusters) if clusters is None else clusters
+        weights = self.weights_[clusters]
+        drawn = rng.choice(clusters, size=n_samples, p=weights / weights.sum())
+        noise = rng.standard_normal((n_samples, self.n_components))
+        return self.means_[drawn] + np.sqrt(self.covariances_[drawn]) * noise
+
+    def _latent_center_and_spread(self, dim):
+        return mixture_center_and_spread(self.weights_, self.means_[:, dim], self.covariances_[:, dim])
+
+
+GaussianMixtureVAE.__doc__ = GaussianMixtureVAE.__doc__.replace("{parameters}", _GMVAE_PARAMETERS).replace(
+    "{attributes}", _ATTRIBUTES
+)
+
+
+def _posteriors(module, data, batch_size=1024):
+    """Posterior means and variances of training data (already shaped for the module), as float64."""
+    module.eval()
+    with torch.no_grad():
+        means, logvars = zip(*(module.encode(batch) for batch in data.split(batch_size)))
+    module.train()
+    return torch.cat(means).cpu().double().numpy(), torch.cat(logvars).exp().cpu().double().numpy()
+
+
+def _umap_map(codes, n_components, seed):
+    """UMAP map of the codes to ``n_components`` dimensions, deterministic for a seed."""
+    try:
+        import umap
+    except ImportError:  # pragma: no cover - umap-learn is a dependency
+        raise ImportError(
+            "init='umap' needs umap-learn: pip install umap-learn, or set init='gmm'."
+        ) from None
+    n_samples = len(codes)
+    reducer = umap.UMAP(
+        n_components=n_components,
+        n_neighbors=max(2, min(UMAP_NEIGHBORS, n_samples - 1)),
+        min_dist=UMAP_MIN_DIST,
+        # the spectral start needs more samples than dimensions
+        init="spectral" if n_samples > n_components + 2 else "random",
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        # UMAP warns that a seed makes it single-threaded, and about tiny data sets
+        warnings.simplefilter("ignore")
+        return reducer.fit_transform(codes)

@@ -1,0 +1,68 @@
+"""GaussianMixtureVAE: it clusters, generates by cluster, and saves exactly."""
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.datasets import load_digits
+from sklearn.metrics import adjusted_rand_score
+
+import skvae
+from skvae import GaussianMixtureVAE
+from skvae.plotting import plot_cluster_samples
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, _ = digits
+    return GaussianMixtureVAE(n_clusters=10, random_state=0).fit(X)
+
+
+def test_clusters_digits_far_better_than_kmeans_on_pixels(fitted, digits):
+    X, y = digits
+    kmeans = adjusted_rand_score(y, KMeans(10, n_init=10, random_state=0).fit_predict(X))  # 0.67
+    ari = adjusted_rand_score(y, fitted.labels_)
+    assert ari > kmeans + 0.05, (ari, kmeans)
+    np.testing.assert_array_equal(fitted.predict(X), fitted.labels_)
+    proba = fitted.predict_proba(X[:20])
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-5)
+
+
+def test_samples_of_a_cluster_are_predicted_back_to_it(fitted):
+    hits = []
+    for k in range(fitted.n_clusters):
+        samples = fitted.sample(50, cluster=k, random_state=k)
+        hits.append(np.mean(fitted.predict(samples) == k))
+    assert np.mean(hits) > 0.6, hits  # chance is 0.1
+
+
+def test_save_load_is_bit_identical(fitted, digits, tmp_path):
+    X, _ = digits
+    loaded = skvae.load(fitted.save(tmp_path / "gmvae.skvae"))
+    np.testing.assert_array_equal(loaded.labels_, fitted.labels_)
+    for method in ("transform", "predict_proba", "score_samples"):
+        np.testing.assert_array_equal(getattr(loaded, method)(X[:100]), getattr(fitted, method)(X[:100]))
+    np.testing.assert_array_equal(loaded.sample(5, cluster=[1, 2], random_state=3),
+                                  fitted.sample(5, cluster=[1, 2], random_state=3))
+
+
+def test_bad_cluster_and_too_few_samples_say_what_to_do(fitted, digits):
+    with pytest.raises(ValueError, match=r"cluster must be None or integers in \[0, 9\]"):
+        fitted.sample(3, cluster=10)
+    with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=10"):
+        GaussianMixtureVAE(n_clusters=10, pretrain_epochs=1, max_epochs=1).fit(digits[0][:5])
+
+
+def test_plot_cluster_samples_draws_a_row_per_cluster(digits):
+    X, _ = digits
+    model = GaussianMixtureVAE(n_clusters=3, image_shape=(8, 8), pretrain_epochs=2, max_epochs=2,
+                               random_state=0).fit(X[:300])
+    fig = plot_cluster_samples(model, n_per_cluster=4, random_state=0)
+    image = fig.axes[0].images[0].get_array()
+    assert image.shape == (3 * 9 - 1, 4 * 9 - 1)
+    assert len(fig.axes[0].get_yticklabels()) == 3
