@@ -12,10 +12,11 @@ from numbers import Integral
 import numpy as np
 import torch
 from sklearn.base import ClusterMixin
-from sklearn.mixture import GaussianMixture
+from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
 from torch import nn
 
 from ._base import _BaseAutoencoder, _output_dtype, mixture_center_and_spread
@@ -35,8 +36,8 @@ UMAP_MIN_DIST = 0.0
 ANCHOR_STD = 0.1
 # Epochs that move the pretrained codes onto the map before the full ELBO.
 ALIGN_EPOCHS = 20
-# Initialisations of the mixture on the map; the likeliest is kept.
-MIXTURE_INITS = 5
+# Initialisations of KMeans that starts the mixture; the tightest is kept.
+MIXTURE_INITS = 10
 
 
 class _MeanCodes(nn.Module):
@@ -79,8 +80,39 @@ class AnchoredELBOLoss(ELBOLoss):
         parts = super().forward(output, x)
         if target is None:
             return parts
-        anchor = (output.mean - target).pow(2).sum(-1).mean() / (2 * self.anchor_std**2)
-        return LossOutput(parts.loss + anchor, parts.recon_loss, parts.kl_loss)
+        anchor = (output.mean - target).pow(2).sum(-1) / (2 * self.anchor_std**2)
+        return LossOutput(parts.loss + anchor.mean(), parts.recon_loss, parts.kl_loss)
+
+
+class MixtureEM(Callback):
+    """Set the mixture prior to its ELBO-optimal values at the start of every epoch.
+
+    Given the posteriors ``q(z | x) = N(m, v)`` and responsibilities ``r`` of
+    the training rows, the prior's weights, means and variances that maximise
+    the ELBO have a closed form (the M-step of EM):
+    ``pi_c = mean_i r_ic``, ``mu_c = sum_i r_ic m_i / sum_i r_ic`` and
+    ``sigma_c^2 = sum_i r_ic (v_i + (m_i - mu_c)^2) / sum_i r_ic``. Gradient
+    steps at the networks' learning rate move the prior far more slowly, and
+    a prior that lags behind the codes merges and splits clusters. Acts only
+    when the loss has the prior's KL term (not while pretraining). Run at the
+    start of an epoch, so that a checkpoint holds everything a resumed fit needs.
+    """
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        module = net.module_
+        if not hasattr(module, "prior_means") or net.criterion_.kl_weight == 0 or dataset_train is None:
+            return
+        data, _ = dataset_train
+        means, variances = _posteriors(module, data, to_numpy=False)
+        with torch.no_grad():
+            resp = module.cluster_posterior(means, variances.log())
+            total = resp.sum(0) + 1e-10
+            centers = resp.T @ means / total[:, None]
+            spread = (resp.T @ variances + resp.T @ means.pow(2)) / total[:, None] - centers.pow(2)
+            floor = 1e-6 * means.var(0).mean() + 1e-10
+            module.prior_logits.copy_(torch.log(total / total.sum()))
+            module.prior_means.copy_(centers)
+            module.prior_logvars.copy_(spread.clamp_min(floor).log())
 
 
 def _defaults(text, **defaults):
@@ -113,19 +145,20 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     likeliest cluster, :meth:`transform` the posterior means, and
     :meth:`sample` generates from all clusters or from chosen ones.
 
-    Training, with the defaults, runs in three steps:
+    Training, with the defaults, runs in four steps:
 
     1. The network is pretrained as a plain autoencoder on its posterior means
        for ``pretrain_epochs`` epochs.
     2. The codes of the training data are mapped to ``n_components``
        dimensions by UMAP (``init="umap"``), which gathers neighbours into
-       tight groups, as N2D does; a ``GaussianMixture`` fitted to that map
-       gives the prior its first weights, means and variances.
-    3. The full model trains for ``max_epochs`` epochs on the ELBO under the
-       mixture prior, with each code held near its place on the map (a
-       Gaussian anchor of standard deviation 0.1), so that the code space
-       keeps the map's neighbourhoods while the decoder learns to generate
-       from it.
+       tight groups, as N2D does.
+    3. For 20 epochs the codes move onto that map (a Gaussian anchor of
+       standard deviation 0.1, no KL term), and KMeans on them gives the
+       mixture its first weights, means and variances.
+    4. The full model trains for ``max_epochs`` epochs on the ELBO under the
+       mixture prior, with each code still held near its place on the map.
+       The prior's weights, means and variances are set to their
+       ELBO-optimal values (an EM step) at the start of every epoch.
 
     Parameters
     ----------
@@ -268,11 +301,12 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         return AnchoredELBOLoss(kind, self._kl_weight())
 
     def _prepare_training(self, module, data, kind, seed, device):
-        """Pretrain, map the codes, and start the mixture on the map; return the map."""
-        if len(data) < self.n_clusters:
+        """Pretrain, map the codes, move them onto the map and start the mixture there; return the map."""
+        if len(data) < max(2, self.n_clusters):
             raise ValueError(
-                f"n_samples={len(data)} should be >= n_clusters={self.n_clusters}: each cluster "
-                "needs a sample. Lower n_clusters or pass more samples."
+                f"n_samples={len(data)} should be >= n_clusters={self.n_clusters} and >= 2: each "
+                "cluster needs a sample, and the map of the codes two. Lower n_clusters or pass "
+                "more samples."
             )
         if self.pretrain_epochs:
             net = self._make_net(_MeanCodes(module), kind, seed, device, criterion=ELBOLoss(kind, 0.0))
@@ -289,19 +323,24 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0))
         net.max_epochs = ALIGN_EPOCHS
         net.partial_fit(data, targets)
-        # The mixture starts where the codes now are (a component the codes
-        # missed would stay empty: the prior learns slowly by gradient), and
-        # no narrower than the posteriors, which would otherwise all go to
-        # the widest component.
+        # The mixture starts from KMeans on the codes (on UMAP maps it splits
+        # and merges classes less often than a GaussianMixture's EM), no
+        # narrower than the posteriors, which would otherwise all go to the
+        # widest component.
         means, variances = _posteriors(module, data)
-        mixture = GaussianMixture(
-            self.n_clusters, covariance_type="diag", n_init=MIXTURE_INITS, random_state=seed
-        ).fit(means)
+        kmeans = KMeans(self.n_clusters, n_init=MIXTURE_INITS, random_state=seed).fit(means)
+        counts = np.bincount(kmeans.labels_, minlength=self.n_clusters)
+        spreads = np.array(
+            [means[kmeans.labels_ == c].var(0) if counts[c] > 1 else means.var(0) for c in range(self.n_clusters)]
+        )
         with torch.no_grad():
-            module.prior_logits.copy_(torch.as_tensor(np.log(mixture.weights_)))
-            module.prior_means.copy_(torch.as_tensor(mixture.means_))
-            module.prior_logvars.copy_(torch.as_tensor(np.log(np.maximum(mixture.covariances_, variances.mean(0)))))
+            module.prior_logits.copy_(torch.as_tensor(np.log(np.maximum(counts, 1) / counts.sum())))
+            module.prior_means.copy_(torch.as_tensor(kmeans.cluster_centers_))
+            module.prior_logvars.copy_(torch.as_tensor(np.log(np.maximum(spreads, variances.mean(0)))))
         return targets
+
+    def _training_callbacks(self, checkpoint=None):
+        return [("mixture_em", MixtureEM()), *super()._training_callbacks(checkpoint)]
 
     def _warm_start_targets(self, data):
         if len(data) != len(self.embedding_):
@@ -427,13 +466,20 @@ GaussianMixtureVAE.__doc__ = GaussianMixtureVAE.__doc__.replace("{parameters}", 
 )
 
 
-def _posteriors(module, data, batch_size=1024):
-    """Posterior means and variances of training data (already shaped for the module), as float64."""
+def _posteriors(module, data, batch_size=1024, to_numpy=True):
+    """Posterior means and variances of training data (already shaped for the module).
+
+    As float64 numpy arrays, or as tensors on the module's device.
+    """
+    training = module.training
     module.eval()
     with torch.no_grad():
         means, logvars = zip(*(module.encode(batch) for batch in data.split(batch_size)))
-    module.train()
-    return torch.cat(means).cpu().double().numpy(), torch.cat(logvars).exp().cpu().double().numpy()
+    module.train(training)
+    means, variances = torch.cat(means), torch.cat(logvars).exp()
+    if not to_numpy:
+        return means, variances
+    return means.cpu().double().numpy(), variances.cpu().double().numpy()
 
 
 def _umap_map(codes, n_components, seed):
