@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.metrics import adjusted_rand_score
@@ -66,3 +67,17 @@ def test_plot_cluster_samples_draws_a_row_per_cluster(digits):
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (3 * 9 - 1, 4 * 9 - 1)
     assert len(fig.axes[0].get_yticklabels()) == 3
+
+
+def test_warm_start_resumes_exactly(digits):
+    # the prior's EM step runs at the start of each epoch, so 2 + 2 epochs is 4 epochs, bit for bit
+    X = digits[0][:200]
+    params = dict(n_clusters=3, hidden_layer_sizes=(16,), pretrain_epochs=2, random_state=0)
+    whole = GaussianMixtureVAE(max_epochs=4, **params).fit(X)
+    resumed = GaussianMixtureVAE(max_epochs=2, **params).fit(X)
+    resumed.set_params(warm_start=True).fit(X)
+    assert resumed.n_iter_ == 4
+    for name, value in whole.net_.module_.state_dict().items():
+        assert torch.equal(value, resumed.net_.module_.state_dict()[name]), name
+    with pytest.raises(ValueError, match="embedding_, 200 rows"):
+        resumed.fit(X[:100])
