@@ -152,14 +152,20 @@ def clustering_methods(k, dim):
     return methods
 
 
-def bench_clustering(name, seeds=(0, 1, 2), dim=10, k=10):
-    """Rows (data, n, method, ARI, NMI, ACC, seconds), each "mean ± std" over the seeds."""
+def bench_clustering(name, seeds=(0, 1, 2), dim=10, k=10, only=None):
+    """Rows (data, n, method, ARI, NMI, ACC, seconds), each "mean ± std" over the seeds.
+
+    ``only``: substrings of method names to run, in that order (None: all).
+    """
     X_train, X_test, y_train, y_test = load(name)
     X, y = (np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test])) if name == "digits" \
         else (X_test, y_test)
     scores = {}
+    methods = clustering_methods(k, dim)
+    if only:
+        methods = {name: methods[name] for pattern in only for name in methods if pattern in name}
     for seed in seeds:
-        for method, fit_predict in clustering_methods(k, dim).items():
+        for method, fit_predict in methods.items():
             start = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -241,6 +247,7 @@ def main(argv=None):
     parser.add_argument("usecases", nargs="+", choices=["clustering", "reduction", "anomaly"])
     parser.add_argument("--data", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="clustering: seeds to average over")
+    parser.add_argument("--methods", nargs="+", help="clustering: run only methods whose names contain these, in order")
     args = parser.parse_args(argv)
     print(f"# skvae use-case benchmarks, {time.strftime('%Y-%m-%d')}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
@@ -250,7 +257,7 @@ def main(argv=None):
         print("## Clustering into 10 clusters: mean ± std over seeds\n")
         print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
         for name in args.data:
-            for row in bench_clustering(name, seeds=args.seeds):
+            for row in bench_clustering(name, seeds=args.seeds, only=args.methods):
                 print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
         print()
     tables = {
