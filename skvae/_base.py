@@ -39,7 +39,7 @@ from ._losses import (
     quasi_normal_points,
     reconstruction_nll,
 )
-from ._net import AutoencoderNet, EpochProgressBar, SaveCheckpoint, StopOnDivergence
+from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, StopOnDivergence
 from .exceptions import TrainingInterruptedWarning
 from .modules import (
     ConvDecoder,
@@ -96,6 +96,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -123,6 +124,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         callbacks=None,
         random_state=None,
         verbose=0,
+        kl_warmup_epochs=0,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -146,6 +148,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.callbacks = callbacks
         self.random_state = random_state
         self.verbose = verbose
+        self.kl_warmup_epochs = kl_warmup_epochs
 
     def _kl_weight(self):
         return 1.0
@@ -403,6 +406,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _training_callbacks(self, checkpoint=None):
         callbacks = [("stop_on_divergence", StopOnDivergence())]
+        if self.kl_warmup_epochs:
+            callbacks.append(("kl_warmup", KLWarmup(self.kl_warmup_epochs)))
         if checkpoint is not None:
             callbacks.append(("save_checkpoint", SaveCheckpoint(checkpoint, self.checkpoint_every)))
         if self.early_stopping:

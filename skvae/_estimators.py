@@ -128,7 +128,16 @@ _PARAMETERS = """\
 
     verbose : int, default=0
         0: silent. 1: a progress bar over the epochs with the latest losses.
-        2: skorch's table of losses, one row per epoch."""
+        2: skorch's table of losses, one row per epoch.
+
+    kl_warmup_epochs : int, default=0
+        Epochs over which the weight of the KL term rises linearly from
+        ``1 / kl_warmup_epochs`` of its full value to all of it (KL
+        annealing), recorded per epoch as ``history_[:, "kl_weight"]``. The
+        first epochs then learn to reconstruct before the prior pulls the
+        posteriors together, which keeps more latent dimensions in use. A warm
+        start carries on the schedule. 0 trains with the full weight
+        throughout. Not used by :class:`AutoencoderTransformer` (no KL term)."""
 
 _ATTRIBUTES = """\
     net_ : skvae._net.AutoencoderNet
@@ -361,6 +370,7 @@ class BetaVAETransformer(VAETransformer):
         callbacks=None,
         random_state=None,
         verbose=0,
+        kl_warmup_epochs=0,
         beta=4.0,
     ):
         super().__init__(
@@ -386,6 +396,7 @@ class BetaVAETransformer(VAETransformer):
             callbacks=callbacks,
             random_state=random_state,
             verbose=verbose,
+            kl_warmup_epochs=kl_warmup_epochs,
         )
         self.beta = beta
 

@@ -259,6 +259,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         callbacks=None,
         random_state=None,
         verbose=0,
+        kl_warmup_epochs=0,
         pretrain_epochs=50,
         init="umap",
     ):
@@ -285,6 +286,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             callbacks=callbacks,
             random_state=random_state,
             verbose=verbose,
+            kl_warmup_epochs=kl_warmup_epochs,
         )
         self.n_clusters = n_clusters
         self.pretrain_epochs = pretrain_epochs

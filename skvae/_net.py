@@ -300,3 +300,27 @@ class SaveCheckpoint(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.write = None  # it holds the estimator and the training data: not past the fit
+
+
+class KLWarmup(Callback):
+    """Raise the loss's KL weight linearly over the first ``epochs`` epochs (KL annealing).
+
+    Epoch ``e`` (counted over all fits of a warm start, so a resumed fit
+    carries on the schedule) trains with ``min(1, e / epochs)`` times the
+    criterion's full weight, recorded in ``history`` as ``kl_weight``. Early
+    epochs then learn to reconstruct before the prior pulls the posteriors
+    together, which keeps more latent dimensions in use (Bowman et al., 2016).
+    A criterion whose weight is 0 (pretraining) is left alone.
+    """
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_train_begin(self, net, **kwargs):
+        # the criterion is built with the full weight; a fresh net is made for every fit
+        self.full_weight_ = net.criterion_.kl_weight
+
+    def on_epoch_begin(self, net, **kwargs):
+        weight = self.full_weight_ * min(1.0, len(net.history) / self.epochs)
+        net.criterion_.kl_weight = weight
+        net.history.record("kl_weight", weight)

@@ -87,6 +87,17 @@ def test_beta_one_is_exactly_the_vae(digits):
     assert beta_one.history_[:, "train_loss"] == vae.history_[:, "train_loss"]
 
 
+def test_kl_warmup_raises_the_weight_it_trains_with_and_resumes(digits):
+    X, _ = digits
+    model = BetaVAETransformer(beta=2.0, kl_warmup_epochs=4, **{**FAST, "max_epochs": 3}).fit(X)
+    assert model.history_[:, "kl_weight"] == pytest.approx([0.5, 1.0, 1.5])
+    for row in model.history_:  # the weight recorded is the one the loss used
+        assert row["train_loss"] == pytest.approx(row["train_recon_loss"] + row["kl_weight"] * row["train_kl_loss"])
+    model.set_params(warm_start=True, max_epochs=2).fit(X)
+    assert model.history_[:, "kl_weight"] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.0])
+    assert "kl_weight" not in VAETransformer(**{**FAST, "max_epochs": 1}).fit(X).history_[-1]
+
+
 def test_beta_vae_score_is_the_true_elbo():
     """score weighs the KL by 1 whatever beta is: compare with a 20000-draw estimate."""
     # a 2-D manifold in 20-D, so that even beta=4 keeps a KL term worth weighing
