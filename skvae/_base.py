@@ -35,6 +35,8 @@ from ._losses import (
     ELBOLoss,
     decoder_mean,
     expected_reconstruction_nll,
+    importance_draws,
+    importance_weighted_log_likelihood,
     initial_output_offset,
     quasi_normal_points,
     reconstruction_nll,
@@ -811,8 +813,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Mean and standard deviation of one dimension of the prior (N(0, I) here)."""
         return 0.0, 1.0
 
-    def score_samples(self, X):
-        """Per-sample evidence lower bound (ELBO), in nats.
+    def score_samples(self, X, n_importance=None):
+        """Per-sample evidence lower bound (ELBO), or its importance-weighted tightening, in nats.
 
         Higher means more typical of the training data, as for
         ``IsolationForest.score_samples``. For the variational models this is
@@ -832,15 +834,36 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         never scores as more typical for leaving the range (as a test fold of
         a ``MinMaxScaler`` may, slightly).
 
+        With ``n_importance=k`` it is instead the importance-weighted bound of
+        IWAE, ``log (1/k) sum_i p(x | z_i) p(z_i) / q(z_i | x)`` over k
+        posterior draws: k=1 estimates the ELBO, and the bound rises towards
+        the log-likelihood ``log p(x)`` as k grows (k=100 or more, for
+        comparing models by likelihood). The k draws are fixed standard-normal
+        draws (seed 0), the same for every row, so this too is deterministic.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+
+        n_importance : int, default=None
+            Number of importance samples per row; None gives the ELBO as
+            described above. Only for models with a posterior (not
+            :class:`AutoencoderTransformer`).
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        if n_importance is not None:
+            if not isinstance(n_importance, Integral) or isinstance(n_importance, bool) or n_importance < 1:
+                raise ValueError(f"n_importance must be None or a positive integer, got {n_importance!r}.")
+            if not issubclass(self._module_class, VariationalAutoencoder):
+                raise ValueError(
+                    f"n_importance weighs posterior draws, but {type(self).__name__} has a "
+                    "deterministic code and no prior: leave n_importance=None."
+                )
+            draws = importance_draws(n_importance, self.n_components)
         X = self._validate_input(X, reset=False)
         kind = self.reconstruction_loss_
         points = quasi_normal_points(_N_SCORE_POINTS, self.n_components)
@@ -865,6 +888,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             mean, logvar = module.encode(batch)
             if logvar is None:
                 return (-reconstruction_nll(module.decode(mean), batch, kind) - penalty,)
+            if n_importance is not None:
+                return (importance_weighted_log_likelihood(module, mean, logvar, batch, kind, draws) - penalty,)
             recon = expected_reconstruction_nll(module.decode, mean, logvar, batch, kind, points)
             return (-(recon + module.kl_divergence(mean, logvar)) - penalty,)
 
@@ -872,7 +897,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         (scores,) = self._run_batches(X, step, batch_size=_SCORE_ROWS)
         return scores.astype(_output_dtype(X), copy=False)
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, n_importance=None):
         """Mean ELBO per sample in nats (higher is better).
 
         This is what ``GridSearchCV`` maximises when no ``scoring`` is given.
@@ -883,12 +908,14 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         X : array-like of shape (n_samples, n_features)
         y : None
             Ignored.
+        n_importance : int, default=None
+            Importance samples per row: the mean IWAE bound instead of the ELBO.
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        return float(np.mean(self.score_samples(X, n_importance=n_importance)))
 
     @property
     def _n_features_out(self):

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .modules import gaussian_kl  # noqa: F401  (re-exported: score_samples and tests use it)
+from .modules import gaussian_kl, gaussian_log_density  # noqa: F401  (gaussian_kl: re-exported for tests)
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -82,6 +82,36 @@ def expected_reconstruction_nll(decode, mean, logvar, x, kind, points, max_rows=
         decoded = decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
         total += reconstruction_nll(decoded, x, kind).sum(0)
     return total / len(points)
+
+
+def importance_draws(n_importance, n_components):
+    """The fixed standard-normal draws behind the IWAE bound, shape (n_importance, k).
+
+    Independent draws from a generator seeded with 0: every row is scored with
+    the same draws, so a row's value does not depend on the rows scored with
+    it, and ``n_importance=k`` uses the first k draws of ``n_importance=k+1``.
+    """
+    return torch.randn(n_importance, n_components, generator=torch.Generator().manual_seed(0))
+
+
+def importance_weighted_log_likelihood(module, mean, logvar, x, kind, draws, max_rows=1024):
+    """The IWAE bound on ``log p(x)`` per sample, shape (N,) (Burda et al., 2016).
+
+    ``log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x)`` with
+    ``z_k = mean + std * draws[k]``, the prior being the module's
+    (``module.log_prior``). K=1 is a one-draw estimate of the ELBO; the bound
+    tightens towards ``log p(x)`` as K grows. Decodes a few draws at a time so
+    that one decoder call sees at most about ``max_rows`` rows.
+    """
+    draws = draws.to(mean)
+    log_weights = []
+    for chunk in draws.split(max(1, max_rows // len(x))):
+        z = mean + torch.exp(0.5 * logvar) * chunk[:, None, :]  # (draws, N, k)
+        decoded = module.decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+        log_weights.append(
+            module.log_prior(z) - gaussian_log_density(z, mean, logvar) - reconstruction_nll(decoded, x, kind)
+        )
+    return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(len(draws))
 
 
 def initial_output_offset(x, kind):

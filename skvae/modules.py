@@ -4,6 +4,7 @@ Every class here is an ordinary ``torch.nn.Module``: it trains, saves and loads
 without skvae. ``N`` is the batch size in the shapes below.
 """
 
+import math
 from typing import NamedTuple, Optional, Sequence
 
 import torch
@@ -19,11 +20,13 @@ __all__ = [
     "VariationalAutoencoder",
     "GaussianMixtureVariationalAutoencoder",
     "gaussian_kl",
+    "gaussian_log_density",
 ]
 
 # exp(-30) and exp(20) are far inside float32's range, so the variance and the
 # KL term stay finite however the encoder's raw output drifts.
 LOGVAR_MIN, LOGVAR_MAX = -30.0, 20.0
+_LOG_2PI = math.log(2 * math.pi)
 
 
 class AutoencoderOutput(NamedTuple):
@@ -276,6 +279,10 @@ class VariationalAutoencoder(Autoencoder):
         """``KL(N(mean, exp(logvar)) || N(0, I))`` per sample, shape (N,), in nats."""
         return gaussian_kl(mean, logvar)
 
+    def log_prior(self, z):
+        """``log p(z)`` under N(0, I), in nats; ``z`` of shape (..., n_components) gives (...)."""
+        return -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
+
 
 class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
     """VAE whose prior is a mixture of Gaussians with learned parameters (VaDE).
@@ -326,6 +333,18 @@ class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
     def kl_divergence(self, mean, logvar):
         """``KL(q(z, c | x) || p(z, c))`` per sample at the optimal ``q(c | x)``, shape (N,)."""
         return -torch.logsumexp(self.cluster_log_joint(mean, logvar), dim=-1)
+
+    def log_prior(self, z):
+        """``log p(z) = log sum_c pi_c N(z; mu_c, sigma_c^2)``; ``z`` of shape (..., n_components) gives (...)."""
+        prior_logvars = self.prior_logvars.clamp(LOGVAR_MIN, LOGVAR_MAX)
+        diff = z[..., None, :] - self.prior_means
+        log_normal = -0.5 * (prior_logvars + diff.pow(2) / prior_logvars.exp() + _LOG_2PI).sum(-1)
+        return torch.logsumexp(torch.log_softmax(self.prior_logits, 0) + log_normal, dim=-1)
+
+
+def gaussian_log_density(z, mean, logvar):
+    """``log N(z; mean, diag(exp(logvar)))`` summed over the last dimension; broadcasts."""
+    return -0.5 * (logvar + (z - mean).pow(2) / logvar.exp() + _LOG_2PI).sum(-1)
 
 
 def gaussian_kl(mean, logvar):

@@ -122,6 +122,24 @@ def test_beta_vae_score_is_the_true_elbo():
     assert model.score(X[:50]) == pytest.approx(elbo.mean(), rel=0.015)
 
 
+@pytest.mark.parametrize("cls", [VAETransformer, BetaVAETransformer])
+def test_importance_weighted_bound_tightens_with_k(cls, fitted):
+    # a 2-D manifold in 20-D: posteriors narrow enough for the bound to have room to tighten
+    rng = np.random.RandomState(0)
+    X = 3 * np.tanh(rng.randn(400, 2) @ rng.randn(2, 20)) + 0.1 * rng.randn(400, 20)
+    model = cls(n_components=2, max_epochs=30, random_state=0).fit(X)
+    elbo = model.score(X[:200])
+    bounds = [model.score(X[:200], n_importance=k) for k in (1, 10, 100)]
+    assert bounds[0] < bounds[1] < bounds[2]
+    assert bounds[2] > elbo + 0.2  # nats: at least the ELBO, and visibly tighter
+    rows = model.score_samples(X[:20], n_importance=5)
+    np.testing.assert_array_equal(rows[:3], model.score_samples(X[:3], n_importance=5))  # batch-independent
+    with pytest.raises(ValueError, match="positive integer"):
+        model.score(X, n_importance=0)
+    with pytest.raises(ValueError, match="deterministic code"):
+        fitted[AutoencoderTransformer].score(X, n_importance=5)
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_scores_are_deterministic_and_rank_noise_low(cls, digits, fitted):
     X, _ = digits

@@ -42,6 +42,15 @@ def test_samples_of_a_cluster_are_predicted_back_to_it(fitted):
     assert np.mean(hits) > 0.6, hits  # chance is 0.1
 
 
+def test_importance_weighted_bound_uses_the_mixture_prior(fitted, digits):
+    X, _ = digits
+    elbo = fitted.score_samples(X[:200])
+    bound = fitted.score_samples(X[:200], n_importance=100)
+    # the bound's prior must be the one the ELBO's KL term is taken against:
+    # with any other it would not sit above the ELBO on average
+    assert bound.mean() > elbo.mean() + 0.1, (bound.mean(), elbo.mean())
+
+
 def test_save_load_is_bit_identical(fitted, digits, tmp_path):
     X, _ = digits
     loaded = skvae.load(fitted.save(tmp_path / "gmvae.skvae"))
