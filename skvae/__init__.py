@@ -4,6 +4,7 @@
 """
 
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from ._cvae import ConditionalVAETransformer
 from ._gmvae import GaussianMixtureVAE
 from ._outlier import AutoencoderOutlierDetector
 from .exceptions import DivergenceError, ModelFileError, TrainingInterruptedWarning
@@ -65,6 +66,7 @@ __all__ = [
     "AutoencoderTransformer",
     "VAETransformer",
     "BetaVAETransformer",
+    "ConditionalVAETransformer",
     "GaussianMixtureVAE",
     "AutoencoderOutlierDetector",
     "DivergenceError",

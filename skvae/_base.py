@@ -197,8 +197,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         X = self._fit(X)
         return self._encode(X)[0].astype(_output_dtype(X), copy=False)
 
-    def _fit(self, X):
+    def _fit(self, X, y=None):
         """Train on X, from scratch or (``warm_start``) on from the fitted state; return X validated.
+
+        ``y`` goes to :meth:`_training_targets`, which unsupervised models ignore.
 
         A failed fit leaves every attribute as it was. An interrupted one
         (Ctrl-C) keeps the last finished epoch, warns, and re-raises.
@@ -207,6 +209,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         interrupted = None
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
+            given = self._training_targets(y, len(X), reset=not warm)
             device = _resolve_device(self.device, self.mixed_precision)
             self._check_validation_rows(len(X))
             data = self._training_tensor(X, device)
@@ -222,12 +225,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     module = copy.deepcopy(self.net_.module_)
                     optimizer_state = copy.deepcopy(self.net_.optimizer_.state_dict())
                     history = copy.deepcopy(self.net_.history)
-                    targets = self._warm_start_targets(data)
+                    targets = self._warm_start_targets(data, given)
                 else:
                     hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
                     module = self._build_module(hidden, initial_output_offset(data, kind))
                     optimizer_state = history = None
-                    targets = self._prepare_training(module, data, kind, seed, device)
+                    targets = self._prepare_training(module, data, given, kind, seed, device)
                 checkpoint = partial(self._write_checkpoint, X=X) if self.checkpoint_path else None
                 net = self._make_net(module, kind, seed, device, optimizer_state, history, checkpoint)
                 try:
@@ -257,17 +260,22 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             raise interrupted
         return X
 
-    def _prepare_training(self, module, data, kind, seed, device):
+    def _training_targets(self, y, n_samples, reset):
+        """The per-row tensor that ``fit(X, y)`` trains with besides X, from y; None (y ignored) here."""
+        return None
+
+    def _prepare_training(self, module, data, targets, kind, seed, device):
         """Anything a model does before its main training, on a new module (e.g. pretraining).
 
-        Returns the per-row targets its loss takes besides the rows (None here:
-        an autoencoder's target is its input).
+        Returns the per-row targets that the module and the loss take besides
+        the rows: here those of :meth:`_training_targets` (None for an
+        autoencoder, whose target is its input).
         """
-        return None
+        return targets
 
-    def _warm_start_targets(self, data):
-        """The per-row loss targets with which a warm start trains on (see :meth:`_prepare_training`)."""
-        return None
+    def _warm_start_targets(self, data, targets):
+        """The per-row targets with which a warm start trains on (see :meth:`_prepare_training`)."""
+        return targets
 
     def _criterion(self, kind):
         """The loss the network trains with (a skorch criterion returning a ``LossOutput``)."""
@@ -391,16 +399,21 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         shape = self._module_input_shape()
         k = self.n_components
         n_outputs = 2 * k if issubclass(self._module_class, VariationalAutoencoder) else k
+        n_inputs = self._decoder_n_inputs()
         if self.architecture == "mlp":
             encoder = MLPEncoder(shape[0], n_outputs, hidden)
-            decoder = MLPDecoder(k, shape[0], hidden[::-1])
+            decoder = MLPDecoder(n_inputs, shape[0], hidden[::-1])
         elif self.architecture == "conv":
             channels = _positive_ints("conv_channels", self.conv_channels)
             encoder = ConvEncoder(shape, n_outputs, channels, hidden)
-            decoder = ConvDecoder(k, shape, channels[::-1], hidden[::-1])
+            decoder = ConvDecoder(n_inputs, shape, channels[::-1], hidden[::-1])
         else:
-            encoder, decoder = _custom_modules(self.architecture, shape, n_outputs, k)
+            encoder, decoder = _custom_modules(self.architecture, shape, n_outputs, n_inputs)
         return self._make_module(encoder, decoder, output_offset)
+
+    def _decoder_n_inputs(self):
+        """Width of the decoder's input: the code (a conditional model appends its class)."""
+        return self.n_components
 
     def _make_module(self, encoder, decoder, output_offset):
         """The model's torch module around an encoder and a decoder."""
@@ -652,13 +665,21 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"inverse_transform expects codes with n_components={self.n_components} "
                 "columns, as returned by transform."
             )
+        return self._decode_rows(Z).astype(Z.dtype, copy=False)
+
+    def _decode_rows(self, Z, **condition):
+        """Decoder means of validated codes, as rows on the training data's scale.
+
+        ``condition`` is passed to the module's ``decode`` (a conditional
+        model's class).
+        """
         kind, scale = self.reconstruction_loss_, self.input_scale_
 
         def step(module, z):
-            return (decoder_mean(module.decode(z), kind).flatten(1) * scale,)
+            return (decoder_mean(module.decode(z, **condition), kind).flatten(1) * scale,)
 
         (X_rec,) = self._run_batches(Z, step, codes=True)
-        return X_rec.astype(Z.dtype, copy=False)
+        return X_rec
 
     def as_images(self, X, *, channels_last=True):
         """Shape rows of data (inputs, reconstructions, samples) into images.
@@ -854,6 +875,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         -------
         scores : ndarray of shape (n_samples,)
         """
+        X, bounded = self._scoring_input(X, n_importance)
+        return self._bound_rows(X, n_importance, bounded).astype(_output_dtype(X), copy=False)
+
+    def _scoring_input(self, X, n_importance):
+        """X validated for scoring, and whether it leaves the Bernoulli likelihood's [0, 1] (with a warning)."""
         check_is_fitted(self)
         if n_importance is not None:
             if not isinstance(n_importance, Integral) or isinstance(n_importance, bool) or n_importance < 1:
@@ -863,11 +889,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     f"n_importance weighs posterior draws, but {type(self).__name__} has a "
                     "deterministic code and no prior: leave n_importance=None."
                 )
-            draws = importance_draws(n_importance, self.n_components)
         X = self._validate_input(X, reset=False)
-        kind = self.reconstruction_loss_
-        points = quasi_normal_points(_N_SCORE_POINTS, self.n_components)
-        bounded = kind == "bce" and self.input_scale_ == 1 and not _in_unit_range(X)
+        bounded = self.reconstruction_loss_ == "bce" and self.input_scale_ == 1 and not _in_unit_range(X)
         if bounded:
             warnings.warn(
                 "X has values outside [0, 1], where the Bernoulli likelihood of this model "
@@ -876,8 +899,15 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 "rows score as less typical. Scale new data as the training data was (e.g. "
                 "MinMaxScaler(clip=True)).",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+        return X, bounded
+
+    def _bound_rows(self, X, n_importance, bounded, **condition):
+        """:meth:`score_samples` of validated rows; ``condition`` goes to the module's ``decode``."""
+        kind = self.reconstruction_loss_
+        points = quasi_normal_points(_N_SCORE_POINTS, self.n_components)
+        draws = None if n_importance is None else importance_draws(n_importance, self.n_components)
 
         def step(module, batch):
             penalty = 0.0
@@ -885,17 +915,19 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 inside = batch.clamp(0, 1)
                 penalty = OUT_OF_RANGE_NATS * (batch - inside).abs().flatten(1).sum(1)
                 batch = inside
+            decode = partial(module.decode, **condition)
             mean, logvar = module.encode(batch)
             if logvar is None:
-                return (-reconstruction_nll(module.decode(mean), batch, kind) - penalty,)
-            if n_importance is not None:
-                return (importance_weighted_log_likelihood(module, mean, logvar, batch, kind, draws) - penalty,)
-            recon = expected_reconstruction_nll(module.decode, mean, logvar, batch, kind, points)
+                return (-reconstruction_nll(decode(mean), batch, kind) - penalty,)
+            if draws is not None:
+                bound = importance_weighted_log_likelihood(decode, module.log_prior, mean, logvar, batch, kind, draws)
+                return (bound - penalty,)
+            recon = expected_reconstruction_nll(decode, mean, logvar, batch, kind, points)
             return (-(recon + module.kl_divergence(mean, logvar)) - penalty,)
 
         # 16 rows x 64 posterior draws: one decoder call of 1024 rows per batch
         (scores,) = self._run_batches(X, step, batch_size=_SCORE_ROWS)
-        return scores.astype(_output_dtype(X), copy=False)
+        return scores
 
     def score(self, X, y=None, n_importance=None):
         """Mean ELBO per sample in nats (higher is better).

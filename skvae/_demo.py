@@ -12,6 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.model_selection import train_test_split
 
 from . import plotting
+from ._cvae import ConditionalVAETransformer
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
 from .datasets import load_digits_images, load_image_folder, load_mnist_like
 
@@ -19,6 +20,7 @@ MODELS = {
     "vae": VAETransformer,
     "beta-vae": BetaVAETransformer,
     "ae": AutoencoderTransformer,
+    "cvae": ConditionalVAETransformer,
 }
 
 # data: (default epochs, default architecture)
@@ -67,6 +69,9 @@ def run_demo(
     kind = data if data in DEFAULTS else "folder"
     default_epochs, default_architecture = DEFAULTS[kind]
     X_train, X_test, y_train, y_test = load_demo_data(data, random_state)
+    supervised = MODELS[model]().__sklearn_tags__().target_tags.required
+    if supervised and y_train is None:
+        raise SystemExit(f"--model {model} trains on class labels, and a folder of images has none.")
     estimator = MODELS[model](
         n_components=n_components,
         architecture=architecture or default_architecture,
@@ -77,7 +82,7 @@ def run_demo(
     shape = "x".join(map(str, X_train.shape[1:]))
     echo(f"Training {estimator!r}\n  on {len(X_train)} images of {shape} from {data}")
     start = time.perf_counter()
-    estimator.fit(X_train)
+    estimator.fit(X_train, y_train)  # the unsupervised models ignore y
     seconds = time.perf_counter() - start
 
     codes = estimator.transform(X_test)
@@ -120,6 +125,8 @@ def write_figures(estimator, X_test, y_test, out, random_state=0):
         "traversal": lambda: plotting.plot_traversal(estimator, X_test[0]),
         "learning_curve": lambda: plotting.plot_learning_curve(estimator),
     }
+    if hasattr(estimator, "classes_"):
+        figures["class_samples"] = lambda: plotting.plot_class_samples(estimator, random_state=random_state)
     if estimator.n_components == 2:
         figures["latent_manifold"] = lambda: plotting.plot_latent_manifold(estimator)
     written = []

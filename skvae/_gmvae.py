@@ -302,7 +302,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     def _criterion(self, kind):
         return AnchoredELBOLoss(kind, self._kl_weight())
 
-    def _prepare_training(self, module, data, kind, seed, device):
+    def _prepare_training(self, module, data, targets, kind, seed, device):
         """Pretrain, map the codes, move them onto the map and start the mixture there; return the map."""
         if len(data) < max(2, self.n_clusters):
             raise ValueError(
@@ -344,7 +344,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     def _training_callbacks(self, checkpoint=None):
         return [("mixture_em", MixtureEM()), *super()._training_callbacks(checkpoint)]
 
-    def _warm_start_targets(self, data):
+    def _warm_start_targets(self, data, targets):
         if len(data) != len(self.embedding_):
             raise ValueError(
                 f"warm_start=True trains on with the map of the training data (embedding_, "

@@ -94,12 +94,12 @@ def importance_draws(n_importance, n_components):
     return torch.randn(n_importance, n_components, generator=torch.Generator().manual_seed(0))
 
 
-def importance_weighted_log_likelihood(module, mean, logvar, x, kind, draws, max_rows=1024):
+def importance_weighted_log_likelihood(decode, log_prior, mean, logvar, x, kind, draws, max_rows=1024):
     """The IWAE bound on ``log p(x)`` per sample, shape (N,) (Burda et al., 2016).
 
     ``log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x)`` with
-    ``z_k = mean + std * draws[k]``, the prior being the module's
-    (``module.log_prior``). K=1 is a one-draw estimate of the ELBO; the bound
+    ``z_k = mean + std * draws[k]``, under the decoder ``decode`` and the prior
+    ``log_prior`` (a module's ``log_prior``). K=1 is a one-draw estimate of the ELBO; the bound
     tightens towards ``log p(x)`` as K grows. Decodes a few draws at a time so
     that one decoder call sees at most about ``max_rows`` rows.
     """
@@ -107,9 +107,9 @@ def importance_weighted_log_likelihood(module, mean, logvar, x, kind, draws, max
     log_weights = []
     for chunk in draws.split(max(1, max_rows // len(x))):
         z = mean + torch.exp(0.5 * logvar) * chunk[:, None, :]  # (draws, N, k)
-        decoded = module.decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+        decoded = decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
         log_weights.append(
-            module.log_prior(z) - gaussian_log_density(z, mean, logvar) - reconstruction_nll(decoded, x, kind)
+            log_prior(z) - gaussian_log_density(z, mean, logvar) - reconstruction_nll(decoded, x, kind)
         )
     return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(len(draws))
 

@@ -182,7 +182,8 @@ class AutoencoderNet(NeuralNet):
             else contextlib.nullcontext()
         )
         with autocast:
-            y_pred = self.infer(Xi)
+            # per-row targets go to the module too: a conditional model decodes with them
+            y_pred = self.module_(Xi) if yi is None else self.module_(Xi, yi)
         if self.mixed_precision:  # the loss (exp, sums over pixels) wants float32
             y_pred = type(y_pred)(*(None if t is None else t.float() for t in y_pred))
         return y_pred, self.criterion_(y_pred, Xi, yi)

@@ -19,6 +19,7 @@ __all__ = [
     "Autoencoder",
     "VariationalAutoencoder",
     "GaussianMixtureVariationalAutoencoder",
+    "ConditionalVariationalAutoencoder",
     "gaussian_kl",
     "gaussian_log_density",
 ]
@@ -255,7 +256,12 @@ class Autoencoder(nn.Module):
         """``KL(q(z | x) || p(z))`` per sample; None: a deterministic code has no prior."""
         return None
 
-    def forward(self, x):
+    def forward(self, x, y=None):
+        """Encode, draw a code (for a VAE) and decode ``x``.
+
+        ``y`` is per-row side information that comes with the rows in
+        training (a conditional model decodes with it); this model ignores it.
+        """
         mean, logvar = self.encode(x)
         z = mean if logvar is None else reparameterize(mean, logvar)
         return AutoencoderOutput(self.decode(z), z, mean, logvar, self.kl_divergence(mean, logvar))
@@ -340,6 +346,38 @@ class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
         diff = z[..., None, :] - self.prior_means
         log_normal = -0.5 * (prior_logvars + diff.pow(2) / prior_logvars.exp() + _LOG_2PI).sum(-1)
         return torch.logsumexp(torch.log_softmax(self.prior_logits, 0) + log_normal, dim=-1)
+
+
+class ConditionalVariationalAutoencoder(VariationalAutoencoder):
+    """VAE whose decoder is conditioned on a class: ``p(x | z, y)``, prior ``N(0, I)`` on z.
+
+    The encoder sees ``x`` alone, so the code holds what the class does not
+    tell (style); the decoder takes the code concatenated with the class's
+    one-hot vector, so it must map ``(N, n_components + n_classes)`` to the
+    data's shape.
+
+    Parameters
+    ----------
+    encoder, decoder, output_offset
+        As for :class:`VariationalAutoencoder`; ``decoder`` takes
+        ``n_components + n_classes`` inputs.
+    n_classes : int
+        Number of classes.
+    """
+
+    def __init__(self, encoder, decoder, output_offset=None, *, n_classes):
+        super().__init__(encoder, decoder, output_offset)
+        self.n_classes = n_classes
+
+    def decode(self, z, y):
+        """Decoder output for codes ``z`` (..., n_components) of classes ``y`` (one-hot, broadcast to z)."""
+        y = y.to(z).expand(*z.shape[:-1], self.n_classes)
+        return super().decode(torch.cat([z, y], dim=-1))
+
+    def forward(self, x, y):
+        mean, logvar = self.encode(x)
+        z = reparameterize(mean, logvar)
+        return AutoencoderOutput(self.decode(z, y), z, mean, logvar, self.kl_divergence(mean, logvar))
 
 
 def gaussian_log_density(z, mean, logvar):

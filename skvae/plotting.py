@@ -14,6 +14,8 @@ from sklearn.utils.validation import check_is_fitted
 __all__ = [
     "plot_reconstructions",
     "plot_samples",
+    "plot_cluster_samples",
+    "plot_class_samples",
     "plot_interpolation",
     "plot_latent_manifold",
     "plot_latent_space",
@@ -158,12 +160,53 @@ def plot_cluster_samples(estimator, n_per_cluster=10, *, clusters=None, random_s
     rng = check_random_state(random_state)
     clusters = range(estimator.n_clusters) if clusters is None else list(clusters)
     rows = [estimator.sample(n_per_cluster, cluster=k, random_state=rng) for k in clusters]
+    labels = [f"{k} ({estimator.weights_[k]:.0%})" for k in clusters]
+    return _labelled_rows(estimator, rows, labels, "Samples from each cluster of the mixture prior", ax)
+
+
+def plot_class_samples(estimator, n_per_class=10, *, classes=None, random_state=None, ax=None):
+    """One row of generated images per class of a :class:`~skvae.ConditionalVAETransformer`.
+
+    The same ``n_per_class`` codes, drawn from the prior, are decoded with
+    every class: a row shows one class, a column one code, so what stays the
+    same down a column is the style the code holds apart from the class.
+
+    Parameters
+    ----------
+    estimator : fitted ConditionalVAETransformer
+    n_per_class : int, default=10
+    classes : sequence of labels, default=None
+        The classes to show, in order; None for all of ``classes_``.
+    random_state : int, RandomState instance or None, default=None
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    _check_images(estimator)
+    if not hasattr(estimator, "classes_"):
+        raise ValueError(
+            f"plot_class_samples needs a model fitted with class labels (ConditionalVAETransformer), "
+            f"got {type(estimator).__name__}."
+        )
+    from sklearn.utils import check_random_state
+
+    codes = check_random_state(random_state).standard_normal((n_per_class, estimator.n_components))
+    classes = estimator.classes_ if classes is None else list(classes)
+    rows = [estimator.inverse_transform(codes, y=label) for label in classes]
+    return _labelled_rows(estimator, rows, [str(label) for label in classes], "The same codes decoded as each class", ax)
+
+
+def _labelled_rows(estimator, rows, labels, title, ax):
+    """Show equally long ``rows`` of generated data as rows of images, each labelled on the left."""
+    n_per_row = len(rows[0])
     images, value_range = _images(estimator, np.concatenate(rows))
-    ax = _axes(ax, (n_per_cluster * 0.6 + 1, len(clusters) * 0.6 + 0.6))
-    fig = _show(ax, images, value_range, n_per_cluster, "Samples from each cluster of the mixture prior")
+    ax = _axes(ax, (n_per_row * 0.6 + 1, len(rows) * 0.6 + 0.6))
+    fig = _show(ax, images, value_range, n_per_row, title)
     height = images.shape[1] + 1  # mosaic pads each image by one pixel
-    ax.set_yticks([height * (i + 0.5) for i in range(len(clusters))])
-    ax.set_yticklabels([f"{k} ({estimator.weights_[k]:.0%})" for k in clusters])
+    ax.set_yticks([height * (i + 0.5) for i in range(len(rows))])
+    ax.set_yticklabels(labels)
     ax.tick_params(left=False)
     return fig
 

@@ -2,7 +2,13 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvae import AutoencoderTransformer, BetaVAETransformer, GaussianMixtureVAE, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    BetaVAETransformer,
+    ConditionalVAETransformer,
+    GaussianMixtureVAE,
+    VAETransformer,
+)
 
 # Small networks and few epochs: the checks exercise the contract, not quality.
 SMALL = dict(hidden_layer_sizes=(8,), max_epochs=3, batch_size=16)
@@ -23,6 +29,8 @@ MIXTURE = dict(SMALL, n_components=2, pretrain_epochs=3, lr=1e-2)
         VAETransformer(**CONV),
         BetaVAETransformer(**CONV),
         GaussianMixtureVAE(**MIXTURE),
+        ConditionalVAETransformer(**SMALL),
+        ConditionalVAETransformer(**CONV),
     ]
 )
 def test_sklearn_contract(estimator, check):

@@ -1,0 +1,305 @@
+"""``ConditionalVAETransformer``: a VAE whose decoder is told the class, for class-controlled generation.
+
+What this model owns: the labels (checked and encoded once, as ``classes_``),
+its module (:class:`skvae.modules.ConditionalVariationalAutoencoder`), and
+decoding, sampling and scoring by class. The encoder sees X alone, so
+``transform`` needs no labels and works inside a Pipeline.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import torch
+from scipy.special import logsumexp
+from sklearn.base import _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+
+from ._base import _BaseAutoencoder, _check_rows, _output_dtype
+from ._estimators import _ATTRIBUTES, _PARAMETERS
+from .modules import ConditionalVariationalAutoencoder
+
+
+class ConditionalVAETransformer(_BaseAutoencoder):
+    """Conditional variational autoencoder (CVAE) as a supervised scikit-learn transformer.
+
+    ``fit(X, y)`` trains a VAE whose decoder is given each row's class,
+    ``p(x | z, y)``, while the encoder sees ``x`` alone. The code then holds
+    what the class does not tell (style: slant, thickness), and
+    :meth:`sample` generates the classes asked for. :meth:`transform` needs
+    no labels, so the estimator works as a step of a Pipeline; labels come in
+    again where decoding needs them: :meth:`inverse_transform` and
+    :meth:`sample` take ``y``, and without it average over the classes in
+    their training proportions.
+
+    Parameters
+    ----------
+{parameters}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels seen in :meth:`fit`, sorted; the decoder's one-hot
+        input ``j`` stands for ``classes_[j]``.
+
+    class_prior_ : ndarray of shape (n_classes,)
+        Fraction of the training rows in each class: the class distribution
+        of :meth:`sample` and of the marginal likelihood in
+        :meth:`score_samples` when no ``y`` is given.
+
+{attributes}
+
+    See Also
+    --------
+    VAETransformer : The unconditional VAE.
+    GaussianMixtureVAE : Classes found without labels, as mixture components.
+
+    References
+    ----------
+    Sohn, K., Lee, H. and Yan, X. (2015). Learning Structured Output
+    Representation using Deep Conditional Generative Models. NeurIPS.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import ConditionalVAETransformer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> cvae = ConditionalVAETransformer(n_components=4, max_epochs=5, random_state=0)
+    >>> cvae.fit(X / 16, y).transform(X[:3] / 16).shape
+    (3, 4)
+    >>> cvae.sample(6, y=7, random_state=0).shape
+    (6, 64)
+    >>> cvae.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
+
+    _module_class = ConditionalVariationalAutoencoder
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the CVAE on X with its class labels y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+            Training data, as for :meth:`VAETransformer.fit`.
+        y : array-like of shape (n_samples,)
+            Class labels: any that scikit-learn classifiers take (integers,
+            strings, ...). A warm start takes labels among ``classes_``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y):
+        """Fit to X and y and return the codes of X, validating X once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Posterior means (the codes) of X.
+        """
+        X = self._fit(X, y)
+        return self._encode(X)[0].astype(_output_dtype(X), copy=False)
+
+    def _training_targets(self, y, n_samples, reset):
+        """The one-hot classes that the decoder is trained with."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "fit(X, y) takes the class label of every row."
+            )
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        check_consistent_length(np.empty(n_samples), y)
+        if reset:
+            self.classes_, codes = np.unique(y, return_inverse=True)
+            self.class_prior_ = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
+        else:
+            codes = self._class_indices(y)
+        return torch.nn.functional.one_hot(torch.as_tensor(codes), len(self.classes_)).float()
+
+    def _class_indices(self, y, name="y"):
+        """Positions in ``classes_`` of labels ``y`` (a 1-d array), with an error naming unknown ones."""
+        try:
+            indices = np.minimum(np.searchsorted(self.classes_, y), len(self.classes_) - 1)
+            unknown = self.classes_[indices] != y
+        except TypeError:  # labels that do not compare with the classes (str against int)
+            unknown = np.ones(len(y), dtype=bool)
+        if np.any(unknown):
+            raise ValueError(
+                f"{name} holds labels not seen in fit: {np.unique(np.asarray(y)[unknown])[:5].tolist()}; "
+                f"the classes are {self.classes_.tolist()}."
+            )
+        return indices
+
+    def _decoder_n_inputs(self):
+        return self.n_components + len(self.classes_)
+
+    def _make_module(self, encoder, decoder, output_offset):
+        return self._module_class(encoder, decoder, output_offset, n_classes=len(self.classes_))
+
+    def _one_hot(self, index):
+        return torch.nn.functional.one_hot(torch.tensor([index]), len(self.classes_)).float()
+
+    def _labels_for(self, y, n_samples, name):
+        """Class positions for ``n_samples`` rows from y: one label for all, or one per row."""
+        y = np.asarray(y)
+        if y.ndim == 0:
+            y = np.repeat(y[None], n_samples)
+        y = column_or_1d(y)
+        if len(y) != n_samples:
+            raise ValueError(
+                f"{name} must be one label or one per row ({n_samples}), got {len(y)} labels."
+            )
+        return self._class_indices(y, name)
+
+    def _decode_by_class(self, Z, classes):
+        """Decoder means of codes ``Z`` for the class positions ``classes`` (one per row)."""
+        X = None
+        for index in np.unique(classes):
+            rows = classes == index
+            decoded = self._decode_rows(Z[rows], y=self._one_hot(index))
+            if X is None:
+                X = np.empty((len(Z), decoded.shape[1]), decoded.dtype)
+            X[rows] = decoded
+        return X
+
+    # ------------------------------------------------------------ inference
+
+    def inverse_transform(self, X, y=None):
+        """Decode latent codes, each with its class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. from :meth:`transform`.
+        y : label or array-like of shape (n_samples,), default=None
+            The class to decode each code as (one label for all rows, or one
+            per row). None decodes with every class and averages the results
+            in the proportions of ``class_prior_``: the decoder's mean given
+            the code alone, which is what a Pipeline's ``inverse_transform``
+            gets.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Rows on the training data's scale; :meth:`as_images` shapes them.
+        """
+        check_is_fitted(self)
+        Z = _check_rows(X, f"{type(self).__name__}.inverse_transform takes latent codes, as transform returns them")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
+                f"expects codes with n_components={self.n_components} columns, as returned by transform."
+            )
+        if y is not None:
+            return self._decode_by_class(Z, self._labels_for(y, len(Z), "y")).astype(Z.dtype, copy=False)
+        X = sum(
+            weight * self._decode_rows(Z, y=self._one_hot(index))
+            for index, weight in enumerate(self.class_prior_)
+            if weight > 0
+        )
+        return np.asarray(X).astype(Z.dtype, copy=False)
+
+    def sample(self, n_samples=1, y=None, random_state=None):
+        """Generate rows of the classes asked for.
+
+        Codes are drawn from the prior N(0, I) and decoded with the class.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        y : label or array-like of shape (n_samples,), default=None
+            The class of the rows: one label for all, or one per row. None
+            draws the classes in the proportions of ``class_prior_``.
+        random_state : int, RandomState instance or None, default=None
+            Seed of the draw; an int gives the same rows every call.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_), float32
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        if y is None:
+            classes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
+        else:
+            classes = self._labels_for(y, n_samples, "y")
+        Z = self._sample_codes(n_samples, rng).astype(np.float32)
+        return self._decode_by_class(Z, classes)
+
+    def score_samples(self, X, y=None, n_importance=None):
+        """Per-sample lower bound on ``log p(x | y)``, or on ``log p(x)`` without y, in nats.
+
+        With ``y``, the ELBO (or the IWAE bound with ``n_importance``) of
+        each row under its class, as :meth:`VAETransformer.score_samples`.
+        Without, the bound on the marginal likelihood
+        ``log sum_c p(c) p(x | c) >= logsumexp_c(log p(c) + bound_c(x))``
+        with ``p(c)`` = ``class_prior_``, so that a Pipeline can score rows
+        with no labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+        n_importance : int, default=None
+            Importance samples per row (see :meth:`VAETransformer.score_samples`).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+        """
+        X, bounded = self._scoring_input(X, n_importance)
+        if y is not None:
+            classes = self._labels_for(y, len(X), "y")
+            scores = np.empty(len(X), np.float32)
+            for index in np.unique(classes):
+                rows = classes == index
+                scores[rows] = self._bound_rows(X[rows], n_importance, bounded, y=self._one_hot(index))
+            return scores.astype(_output_dtype(X), copy=False)
+        per_class = [
+            np.log(weight) + self._bound_rows(X, n_importance, bounded, y=self._one_hot(index))
+            for index, weight in enumerate(self.class_prior_)
+            if weight > 0
+        ]
+        return logsumexp(np.stack(per_class), axis=0).astype(_output_dtype(X), copy=False)
+
+    def score(self, X, y=None, n_importance=None):
+        """Mean of :meth:`score_samples`, in nats per sample (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+        n_importance : int, default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X, y, n_importance=n_importance)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+
+ConditionalVAETransformer.__doc__ = ConditionalVAETransformer.__doc__.replace("{parameters}", _PARAMETERS).replace(
+    "{attributes}", _ATTRIBUTES
+)
