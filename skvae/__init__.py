@@ -7,6 +7,7 @@ from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransfor
 from ._cvae import ConditionalVAETransformer
 from ._gmvae import GaussianMixtureVAE
 from ._outlier import AutoencoderOutlierDetector
+from ._vqvae import VQVAETransformer
 from .exceptions import DivergenceError, ModelFileError, TrainingInterruptedWarning
 
 __version__ = "0.1.0"
@@ -68,6 +69,7 @@ __all__ = [
     "BetaVAETransformer",
     "ConditionalVAETransformer",
     "GaussianMixtureVAE",
+    "VQVAETransformer",
     "AutoencoderOutlierDetector",
     "DivergenceError",
     "ModelFileError",

@@ -45,6 +45,7 @@ from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, St
 from .exceptions import TrainingInterruptedWarning
 from .modules import (
     ConvDecoder,
+    auto_conv_channels,
     ConvEncoder,
     MLPDecoder,
     MLPEncoder,
@@ -79,7 +80,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "architecture": [StrOptions({"mlp", "conv"}), tuple],
-        "conv_channels": ["array-like"],
+        "conv_channels": ["array-like", StrOptions({"auto"})],
         "image_shape": ["array-like", None],
         "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
@@ -107,7 +108,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         *,
         hidden_layer_sizes=(256, 128),
         architecture="mlp",
-        conv_channels=(32, 64),
+        conv_channels="auto",
         image_shape=None,
         reconstruction_loss="auto",
         max_epochs=100,
@@ -404,7 +405,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             encoder = MLPEncoder(shape[0], n_outputs, hidden)
             decoder = MLPDecoder(n_inputs, shape[0], hidden[::-1])
         elif self.architecture == "conv":
-            channels = _positive_ints("conv_channels", self.conv_channels)
+            channels = (
+                auto_conv_channels(*shape[1:])
+                if isinstance(self.conv_channels, str)
+                else _positive_ints("conv_channels", self.conv_channels)
+            )
             encoder = ConvEncoder(shape, n_outputs, channels, hidden)
             decoder = ConvDecoder(n_inputs, shape, channels[::-1], hidden[::-1])
         else:

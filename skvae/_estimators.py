@@ -40,10 +40,14 @@ _PARAMETERS = """\
         (logits for ``"bce"``). ``input_shape`` is ``(C, H, W)`` for images and
         ``(n_features,)`` for rows.
 
-    conv_channels : array-like of int, default=(32, 64)
+    conv_channels : "auto" or array-like of int, default="auto"
         Channels of the convolutions, from the image inwards; each halves the
-        height and width. The decoder mirrors them. Only for
-        ``architecture="conv"``.
+        height and width. The decoder mirrors them. ``"auto"`` follows the
+        image: stride-2 stages continue until the larger side is 4 pixels or
+        less, with 32 channels in the first and twice as many in each next,
+        up to 256 (8x8: ``(32,)``; 28x28: ``(32, 64, 128)``; 64x64:
+        ``(32, 64, 128, 256)``), so that the dense layers meet a small
+        feature map. Only for ``architecture="conv"``.
 
     image_shape : (H, W) or (C, H, W), default=None
         Shape of one image when X holds flat rows of ``C * H * W`` pixels
@@ -351,7 +355,7 @@ class BetaVAETransformer(VAETransformer):
         *,
         hidden_layer_sizes=(256, 128),
         architecture="mlp",
-        conv_channels=(32, 64),
+        conv_channels="auto",
         image_shape=None,
         reconstruction_loss="auto",
         max_epochs=100,

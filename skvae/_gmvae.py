@@ -240,7 +240,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         *,
         hidden_layer_sizes=(500, 500, 2000),
         architecture="mlp",
-        conv_channels=(32, 64),
+        conv_channels="auto",
         image_shape=None,
         reconstruction_loss="auto",
         max_epochs=30,

@@ -139,7 +139,9 @@ class ELBOLoss(nn.Module):
     ``loss = reconstruction + kl_weight * KL``, averaged over the batch. With
     ``kl_weight=1`` this is the negative ELBO. The KL term is the module's own
     (``output.kl``, under whatever prior the model has); a deterministic
-    autoencoder's output has none and contributes no KL term.
+    autoencoder's output has none and contributes no KL term. A module's other
+    regulariser of the code (``output.code_loss``, a VQ-VAE's commitment) is
+    added with weight 1 and counted in ``loss`` only.
 
     Parameters
     ----------
@@ -157,4 +159,7 @@ class ELBOLoss(nn.Module):
     def forward(self, output, x, target=None):
         recon = _batch_mean_nll(output.reconstruction, x, self.reconstruction)
         kl = torch.zeros((), device=recon.device) if output.kl is None else output.kl.mean()
-        return LossOutput(recon + self.kl_weight * kl, recon, kl)
+        loss = recon + self.kl_weight * kl
+        if output.code_loss is not None:
+            loss = loss + output.code_loss.mean()
+        return LossOutput(loss, recon, kl)

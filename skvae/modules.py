@@ -20,8 +20,10 @@ __all__ = [
     "VariationalAutoencoder",
     "GaussianMixtureVariationalAutoencoder",
     "ConditionalVariationalAutoencoder",
+    "VectorQuantizedAutoencoder",
     "gaussian_kl",
     "gaussian_log_density",
+    "auto_conv_channels",
 ]
 
 # exp(-30) and exp(20) are far inside float32's range, so the variance and the
@@ -47,6 +49,9 @@ class AutoencoderOutput(NamedTuple):
     kl : Tensor of shape (N,) or None
         ``KL(q(z | x) || p(z))`` per sample under the model's prior, in nats;
         None for a deterministic autoencoder.
+    code_loss : Tensor of shape (N,) or None
+        A regulariser of the code per sample that is not a KL term (a VQ-VAE's
+        codebook and commitment terms); None for the others.
     """
 
     reconstruction: torch.Tensor
@@ -54,6 +59,7 @@ class AutoencoderOutput(NamedTuple):
     mean: torch.Tensor
     logvar: Optional[torch.Tensor]
     kl: Optional[torch.Tensor] = None
+    code_loss: Optional[torch.Tensor] = None
 
 
 def _mlp(sizes: Sequence[int]) -> nn.Sequential:
@@ -124,6 +130,19 @@ def conv_feature_sizes(height, width, n_layers):
     for _ in range(n_layers):
         sizes.append(tuple(size // 2 if size >= 2 else 1 for size in sizes[-1]))
     return sizes
+
+
+def auto_conv_channels(height, width, smallest=4, first=32, widest=256):
+    """Channels of stride-2 stages that take an image down to at most ``smallest`` pixels a side.
+
+    Stages continue while the larger side exceeds ``smallest`` (at least one),
+    channels doubling inwards from ``first`` up to ``widest``: 8x8 gives
+    ``(32,)``, 28x28 ``(32, 64, 128)``, 64x64 ``(32, 64, 128, 256)``.
+    """
+    n_stages, size = 1, max(height, width) // 2
+    while size > smallest:
+        n_stages, size = n_stages + 1, size // 2
+    return tuple(min(first * 2**i, widest) for i in range(n_stages))
 
 
 def _conv_geometry(source, target):
@@ -378,6 +397,118 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
         mean, logvar = self.encode(x)
         z = reparameterize(mean, logvar)
         return AutoencoderOutput(self.decode(z, y), z, mean, logvar, self.kl_divergence(mean, logvar))
+
+
+class VectorQuantizedAutoencoder(Autoencoder):
+    """Autoencoder with a vector-quantised code (VQ-VAE, van den Oord et al., 2017).
+
+    The encoder's output ``(N, n_components)`` is cut into
+    ``n_components // embedding_dim`` tokens of ``embedding_dim`` numbers;
+    each token is replaced by its nearest vector of a codebook of
+    ``n_embeddings`` vectors shared by all tokens, and the decoder sees the
+    quantised code. Gradients pass the quantisation straight through (the
+    decoder's gradient with respect to the quantised code is applied to the
+    encoder's output). ``forward`` returns, as ``code_loss``, the commitment
+    term ``beta ||z_e - sg(e)||^2`` that keeps the encoder near its codes and,
+    unless the codebook follows exponential moving averages (``ema=True``),
+    the codebook term ``||sg(z_e) - e||^2`` that moves the codes.
+
+    Parameters
+    ----------
+    encoder, decoder, output_offset
+        As for :class:`Autoencoder`.
+    n_embeddings : int
+        Size of the codebook.
+    embedding_dim : int
+        Length of a token (and of a codebook vector); divides ``n_components``.
+    commitment_cost : float, default=0.25
+        ``beta`` of the commitment term.
+    ema : bool, default=True
+        Update the codebook as exponential moving averages of the encoder
+        outputs assigned to each vector (decay ``decay``) instead of by gradient.
+    decay : float, default=0.99
+
+    Attributes
+    ----------
+    codebook : Tensor of shape (n_embeddings, embedding_dim)
+        A parameter, or a buffer with ``ema=True``.
+    usage : buffer of shape (n_embeddings,)
+        How many tokens each vector received in training since it was last
+        reset (see :meth:`reset_usage`).
+    """
+
+    def __init__(
+        self, encoder, decoder, output_offset=None, *, n_embeddings, embedding_dim, commitment_cost=0.25,
+        ema=True, decay=0.99,
+    ):
+        super().__init__(encoder, decoder, output_offset)
+        self.embedding_dim = embedding_dim
+        self.commitment_cost = commitment_cost
+        self.ema = ema
+        self.decay = decay
+        codebook = torch.empty(n_embeddings, embedding_dim).uniform_(-1 / n_embeddings, 1 / n_embeddings)
+        if ema:
+            self.register_buffer("codebook", codebook)
+            self.register_buffer("ema_count", torch.ones(n_embeddings))
+            self.register_buffer("ema_sum", codebook.clone())
+        else:
+            self.codebook = nn.Parameter(codebook)
+        self.register_buffer("usage", torch.zeros(n_embeddings))
+
+    def tokens(self, z):
+        """``z`` of shape (..., n_components) as (..., n_tokens, embedding_dim)."""
+        return z.unflatten(-1, (-1, self.embedding_dim))
+
+    def nearest(self, z):
+        """Codebook index of each token of ``z``, shape (..., n_tokens)."""
+        tokens = self.tokens(z)
+        distances = (
+            tokens.pow(2).sum(-1, keepdim=True) - 2 * tokens @ self.codebook.T + self.codebook.pow(2).sum(-1)
+        )
+        return distances.argmin(-1)
+
+    def quantize(self, z):
+        """The codes ``z`` with each token replaced by its nearest codebook vector, and the indices."""
+        indices = self.nearest(z)
+        return self.codebook[indices].flatten(-2), indices
+
+    def decode(self, z):
+        """Quantise ``z`` and decode it (quantised codes go through unchanged)."""
+        return super().decode(self.quantize(z)[0])
+
+    def reset_usage(self):
+        self.usage.zero_()
+
+    def forward(self, x, y=None):
+        z_e, _ = self.encode(x)
+        z_q, indices = self.quantize(z_e)
+        if self.training:
+            with torch.no_grad():
+                counts = torch.bincount(indices.flatten(), minlength=len(self.codebook)).to(self.usage)
+                self.usage += counts
+                if self.ema:
+                    self._ema_update(self.tokens(z_e).flatten(0, -2), indices.flatten(), counts)
+        commitment = self.commitment_cost * (z_e - z_q.detach()).pow(2).sum(-1)
+        code_loss = commitment if self.ema else commitment + (z_e.detach() - z_q).pow(2).sum(-1)
+        z_straight = z_e + (z_q - z_e).detach()
+        return AutoencoderOutput(super().decode(z_straight), z_q, z_e, None, None, code_loss)
+
+    def _ema_update(self, tokens, indices, counts):
+        sums = torch.zeros_like(self.ema_sum).index_add_(0, indices, tokens.to(self.ema_sum))
+        self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        # Laplace smoothing keeps a vector that received nothing from dividing by 0
+        n = self.ema_count.sum()
+        smoothed = (self.ema_count + 1e-5) / (n + len(self.ema_count) * 1e-5) * n
+        self.codebook.copy_(self.ema_sum / smoothed[:, None])
+
+    def reseed(self, dead, tokens):
+        """Move the codebook vectors ``dead`` (indices) onto the given encoder tokens (one per vector)."""
+        with torch.no_grad():
+            self.codebook[dead] = tokens.to(self.codebook)
+            if self.ema:
+                self.ema_sum[dead] = tokens.to(self.ema_sum)
+                self.ema_count[dead] = 1.0
 
 
 def gaussian_log_density(z, mean, logvar):

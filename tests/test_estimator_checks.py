@@ -8,6 +8,7 @@ from skvae import (
     ConditionalVAETransformer,
     GaussianMixtureVAE,
     VAETransformer,
+    VQVAETransformer,
 )
 
 # Small networks and few epochs: the checks exercise the contract, not quality.
@@ -31,6 +32,8 @@ MIXTURE = dict(SMALL, n_components=2, pretrain_epochs=3, lr=1e-2)
         GaussianMixtureVAE(**MIXTURE),
         ConditionalVAETransformer(**SMALL),
         ConditionalVAETransformer(**CONV),
+        VQVAETransformer(**SMALL),
+        VQVAETransformer(**CONV, codebook_update="gradient"),
     ]
 )
 def test_sklearn_contract(estimator, check):

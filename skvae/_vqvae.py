@@ -1,0 +1,317 @@
+"""``VQVAETransformer``: an autoencoder with a discrete, vector-quantised code (VQ-VAE).
+
+What this model owns: its module (:class:`skvae.modules.VectorQuantizedAutoencoder`,
+with the codebook and its updates), the callback that records codebook usage
+and re-seeds unused vectors, the choice of what ``transform`` returns, and its
+prior for sampling: the empirical frequencies of the codes of the training data.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _BaseAutoencoder, _output_dtype, mixture_center_and_spread
+from ._estimators import _ATTRIBUTES, _PARAMETERS
+from .modules import VectorQuantizedAutoencoder
+
+
+class CodebookUsage(Callback):
+    """Record the codebook's perplexity every epoch and re-seed the vectors it did not use.
+
+    Perplexity is ``exp`` of the entropy of how the epoch's training tokens
+    spread over the codebook: the number of vectors in effective use (1 to
+    ``n_embeddings``). Recorded as ``perplexity`` and ``codes_used`` in
+    ``history``. A vector that received no token in the epoch is moved onto
+    an encoder output of a random training row, so that the codebook does not
+    shrink to the few vectors that happened to win first.
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        net.module_.reset_usage()
+
+    def on_epoch_end(self, net, dataset_train=None, **kwargs):
+        module = net.module_
+        usage = module.usage
+        if usage.sum() == 0:
+            return
+        p = usage / usage.sum()
+        entropy = -(p[p > 0] * p[p > 0].log()).sum()
+        net.history.record("perplexity", float(entropy.exp()))
+        net.history.record("codes_used", int((usage > 0).sum()))
+        dead = torch.nonzero(usage == 0).flatten()
+        if len(dead) == 0 or dataset_train is None:
+            return
+        data, _ = dataset_train
+        rows = torch.randint(len(data), (len(dead),), device=data.device)
+        was_training = module.training
+        module.eval()
+        with torch.no_grad():
+            tokens = module.tokens(module.encode(data[rows].to(net.device))[0])  # (dead, n_tokens, dim)
+        module.train(was_training)
+        pick = torch.randint(tokens.shape[1], (len(dead),), device=tokens.device)
+        module.reseed(dead, tokens[torch.arange(len(dead), device=tokens.device), pick])
+
+
+class VQVAETransformer(_BaseAutoencoder):
+    """Vector-quantised variational autoencoder (VQ-VAE) as a scikit-learn transformer.
+
+    The encoder's code of ``n_components`` numbers is cut into tokens of
+    ``embedding_dim`` numbers, and each token is replaced by the nearest of
+    ``n_embeddings`` learned codebook vectors before decoding: every row is
+    described by ``n_components // embedding_dim`` discrete symbols. Training
+    minimises the reconstruction loss plus the commitment term; the codebook
+    follows exponential moving averages of the encoder outputs it receives
+    (or, with ``codebook_update="gradient"``, its own loss term). Codebook
+    vectors left unused in an epoch are re-seeded onto encoder outputs.
+
+    :meth:`transform` returns the continuous codes before quantisation (or,
+    with ``code_output="indices"``, the codebook index of each token);
+    :meth:`inverse_transform` quantises codes and decodes them; :meth:`sample`
+    draws each token independently from how often each codebook vector was
+    used for that token on the training data, a simple prior that ignores how
+    the tokens of a row go together (a learned prior over the tokens, as in the
+    paper's PixelCNN, would generate better samples).
+
+    Parameters
+    ----------
+{parameters}
+
+    n_embeddings : int, default=128
+        Number of codebook vectors.
+
+    embedding_dim : int or "auto", default="auto"
+        Numbers per token and per codebook vector; must divide
+        ``n_components``. ``"auto"``: the largest divisor of ``n_components``
+        up to 4 (4 for the default 16, i.e. 4 tokens per row).
+
+    commitment_cost : float, default=0.25
+        Weight ``beta`` of the commitment term ``||z_e - sg(e)||^2``.
+
+    codebook_update : {"ema", "gradient"}, default="ema"
+        ``"ema"``: each codebook vector is an exponential moving average
+        (decay 0.99) of the encoder outputs assigned to it, which is stable
+        and needs no learning rate. ``"gradient"``: the codebook is trained by
+        the optimizer through the term ``||sg(z_e) - e||^2``.
+
+    code_output : {"continuous", "indices"}, default="continuous"
+        What :meth:`transform` returns: the encoder's codes before
+        quantisation, ``(n_samples, n_components)`` floats, or the codebook
+        index of each token, ``(n_samples, n_tokens)`` integers, with
+        ``n_tokens = n_components // embedding_dim``.
+
+    Attributes
+    ----------
+    codebook_ : ndarray of shape (n_embeddings, embedding_dim)
+        The codebook vectors.
+
+    code_frequencies_ : ndarray of shape (n_tokens, n_embeddings)
+        How often each vector stands for each token on the training data:
+        the prior of :meth:`sample`.
+
+{attributes}
+
+    See Also
+    --------
+    AutoencoderTransformer : The same with a continuous code.
+    VAETransformer : A continuous code with a Gaussian prior.
+
+    References
+    ----------
+    van den Oord, A., Vinyals, O. and Kavukcuoglu, K. (2017). Neural Discrete
+    Representation Learning. NeurIPS.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import VQVAETransformer
+    >>> X = load_digits().data / 16
+    >>> vq = VQVAETransformer(n_components=8, embedding_dim=2, max_epochs=5, random_state=0).fit(X)
+    >>> vq.transform(X[:3]).shape
+    (3, 8)
+    >>> vq.set_params(code_output="indices").transform(X[:3]).shape
+    (3, 4)
+    >>> vq.history_[-1, "perplexity"] > 1
+    True
+    """
+
+    _module_class = VectorQuantizedAutoencoder
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "n_embeddings": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "commitment_cost": [Interval(Real, 0, None, closed="left")],
+        "codebook_update": [StrOptions({"ema", "gradient"})],
+        "code_output": [StrOptions({"continuous", "indices"})],
+    }
+
+    def __init__(
+        self,
+        n_components=16,
+        *,
+        hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        conv_channels="auto",
+        image_shape=None,
+        reconstruction_loss="auto",
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+        device="auto",
+        mixed_precision=False,
+        compile=False,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        kl_warmup_epochs=0,
+        n_embeddings=128,
+        embedding_dim="auto",
+        commitment_cost=0.25,
+        codebook_update="ema",
+        code_output="continuous",
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            conv_channels=conv_channels,
+            image_shape=image_shape,
+            reconstruction_loss=reconstruction_loss,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            warm_start=warm_start,
+            checkpoint_path=checkpoint_path,
+            checkpoint_every=checkpoint_every,
+            device=device,
+            mixed_precision=mixed_precision,
+            compile=compile,
+            callbacks=callbacks,
+            random_state=random_state,
+            verbose=verbose,
+            kl_warmup_epochs=kl_warmup_epochs,
+        )
+        self.n_embeddings = n_embeddings
+        self.embedding_dim = embedding_dim
+        self.commitment_cost = commitment_cost
+        self.codebook_update = codebook_update
+        self.code_output = code_output
+
+    def _kl_weight(self):
+        return 0.0
+
+    def _embedding_dim(self):
+        if self.embedding_dim == "auto":
+            return max(d for d in range(1, 5) if self.n_components % d == 0)
+        if self.n_components % self.embedding_dim:
+            raise ValueError(
+                f"embedding_dim={self.embedding_dim} must divide n_components={self.n_components}: the "
+                "code is cut into tokens of embedding_dim numbers. Change one of them."
+            )
+        return self.embedding_dim
+
+    def _make_module(self, encoder, decoder, output_offset):
+        return self._module_class(
+            encoder,
+            decoder,
+            output_offset,
+            n_embeddings=self.n_embeddings,
+            embedding_dim=self._embedding_dim(),
+            commitment_cost=self.commitment_cost,
+            ema=self.codebook_update == "ema",
+        )
+
+    def _training_callbacks(self, checkpoint=None):
+        return [("codebook_usage", CodebookUsage()), *super()._training_callbacks(checkpoint)]
+
+    def _set_trained(self, net, kind, X):
+        super()._set_trained(net, kind, X)
+        module = net.module_
+        self.codebook_ = module.codebook.detach().cpu().numpy().copy()
+        indices = self._indices(X)
+        counts = np.stack([np.bincount(column, minlength=self.n_embeddings) for column in indices.T])
+        self.code_frequencies_ = counts / len(indices)
+
+    def _indices(self, X):
+        """Codebook index of each token of validated rows, shape (n_samples, n_tokens)."""
+
+        def step(module, batch):
+            return (module.nearest(module.encode(batch)[0]),)
+
+        (indices,) = self._run_batches(X, step)
+        return indices
+
+    # ------------------------------------------------------------ inference
+
+    def transform(self, X):
+        """Encode X: continuous codes before quantisation, or codebook indices (see ``code_output``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components), or (n_samples, n_tokens) of int64
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        return self._output(X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit to X and return its codes as :meth:`transform` does, validating X once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        Z : ndarray
+        """
+        return self._output(self._fit(X))
+
+    def _output(self, X):
+        if self.code_output == "indices":
+            return self._indices(X)
+        return self._encode(X)[0].astype(_output_dtype(X), copy=False)
+
+    def _sample_codes(self, n_samples, rng):
+        # each token drawn on its own from its training frequencies
+        indices = np.stack([rng.choice(self.n_embeddings, n_samples, p=p) for p in self.code_frequencies_], axis=1)
+        return self.codebook_[indices].reshape(n_samples, self.n_components)
+
+    def _latent_center_and_spread(self, dim):
+        token, position = divmod(dim, self._embedding_dim())
+        values = self.codebook_[:, position].astype(np.float64)
+        return mixture_center_and_spread(self.code_frequencies_[token], values, np.zeros_like(values))
+
+    @property
+    def _n_features_out(self):
+        if self.code_output == "indices":
+            return self.n_components // self._embedding_dim()
+        return self.n_components
+
+
+VQVAETransformer.__doc__ = VQVAETransformer.__doc__.replace("{parameters}", _PARAMETERS).replace(
+    "{attributes}", _ATTRIBUTES
+)
