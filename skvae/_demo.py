@@ -14,6 +14,7 @@ from sklearn.model_selection import train_test_split
 from . import plotting
 from ._cvae import ConditionalVAETransformer
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from ._vqvae import VQVAETransformer
 from .datasets import load_digits_images, load_image_folder, load_mnist_like
 
 MODELS = {
@@ -21,6 +22,7 @@ MODELS = {
     "beta-vae": BetaVAETransformer,
     "ae": AutoencoderTransformer,
     "cvae": ConditionalVAETransformer,
+    "vq-vae": VQVAETransformer,
 }
 
 # data: (default epochs, default architecture)

@@ -29,7 +29,9 @@ def test_demo_on_a_missing_data_set_says_so(tmp_path, monkeypatch, capsys):
     assert "fashion-mnist was not found" in capsys.readouterr().err
 
 
-def test_demo_of_the_conditional_vae_adds_its_class_figure(tmp_path, capsys):
-    assert main(["demo", "--model", "cvae", "--epochs", "2", "--quiet", "--out", str(tmp_path)]) == 0
-    assert "ConditionalVAETransformer" in capsys.readouterr().out
-    assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES | {"class_samples"}
+@pytest.mark.parametrize(("model", "name", "extra"), [("cvae", "ConditionalVAETransformer", {"class_samples"}),
+                                                      ("vq-vae", "VQVAETransformer", set())])
+def test_demo_of_the_new_models(model, name, extra, tmp_path, capsys):
+    assert main(["demo", "--model", model, "--epochs", "2", "--quiet", "--out", str(tmp_path)]) == 0
+    assert name in capsys.readouterr().out
+    assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES | extra
