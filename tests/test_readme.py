@@ -25,5 +25,8 @@ def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     assert set(namespace["flags"]) == {-1, 1}
     is_normal = namespace["y"] != 0
     assert roc_auc_score(is_normal, namespace["normality"]) > 0.9
+    assert namespace["sevens"].shape == (8, 64) and namespace["as_nines"].shape == (3, 64)
+    assert namespace["tokens"].shape == (1797, 4) and namespace["perplexity"] > 16
+    assert namespace["iwae"] > namespace["elbo"]
     assert namespace["vae"].n_iter_ == 40 and namespace["resumed"].n_iter_ == 20
     assert (tmp_path / "vae.skvae").is_file() and (tmp_path / "run.skvae").is_file()
