@@ -42,7 +42,8 @@ def colour_folder(folder, n_images=2000, seed=0):
     _, X_test, _, _ = load_mnist_like("fashion-mnist")
     rng = np.random.RandomState(seed)
     for i in range(n_images):
-        shape = np.asarray(Image.fromarray(X_test[i]).resize((64, 64), Image.BICUBIC), dtype=np.float32)[..., None] / 255
+        garment_shape = Image.fromarray(X_test[i]).resize((64, 64), Image.BICUBIC)
+        shape = np.asarray(garment_shape, dtype=np.float32)[..., None] / 255
         garment, background = rng.randint(0, 256, 3), rng.randint(0, 256, 3)
         pixels = shape * garment + (1 - shape) * background
         Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(folder / f"{i:05d}.png")
@@ -73,7 +74,8 @@ def main(argv=None):
     parser.add_argument("--folder", default=os.path.expanduser("~/.cache/skvae/colour-fashion-64"))
     parser.add_argument("--out", default="conv-depth")
     args = parser.parse_args(argv)
-    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}")
+    print(f"# {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}")
     for name, (train, test) in data_sets(args.folder).items():
         nets = {label: model(channels, 1).fit(train[:64]) for label, channels in SETTINGS.items()}
         times = {label: [] for label in SETTINGS}

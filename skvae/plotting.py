@@ -195,7 +195,8 @@ def plot_class_samples(estimator, n_per_class=10, *, classes=None, random_state=
     codes = check_random_state(random_state).standard_normal((n_per_class, estimator.n_components))
     classes = estimator.classes_ if classes is None else list(classes)
     rows = [estimator.inverse_transform(codes, y=label) for label in classes]
-    return _labelled_rows(estimator, rows, [str(label) for label in classes], "The same codes decoded as each class", ax)
+    labels = [str(label) for label in classes]
+    return _labelled_rows(estimator, rows, labels, "The same codes decoded as each class", ax)
 
 
 def _labelled_rows(estimator, rows, labels, title, ax):

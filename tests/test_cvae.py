@@ -84,7 +84,8 @@ def test_save_load_is_bit_identical(fitted, digits, tmp_path):
     loaded = skvae.load(fitted.save(tmp_path / "cvae.skvae"))
     np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
     np.testing.assert_array_equal(loaded.transform(X[:20]), fitted.transform(X[:20]))
-    np.testing.assert_array_equal(loaded.sample(6, y="four", random_state=1), fitted.sample(6, y="four", random_state=1))
+    np.testing.assert_array_equal(loaded.sample(6, y="four", random_state=1),
+                                  fitted.sample(6, y="four", random_state=1))
     np.testing.assert_array_equal(loaded.score_samples(X[:20]), fitted.score_samples(X[:20]))
 
 
