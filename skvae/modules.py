@@ -145,6 +145,17 @@ def auto_conv_channels(height, width, smallest=4, first=32, widest=256):
     return tuple(min(first * 2**i, widest) for i in range(n_stages))
 
 
+def _normalised(channels, size):
+    """A ``BatchNorm2d`` for a feature map of ``size`` (H, W), or nothing for a single pixel.
+
+    Measured on 64x64 colour images (benchmarks/README.md): with it, four
+    stride-2 stages reach the test ELBO of two stages with a 16x16 map in the
+    same epochs; without it they lag. A one-pixel map is left alone, since a
+    batch of one row would give batch normalisation a single value per channel.
+    """
+    return [nn.BatchNorm2d(channels)] if size[0] * size[1] > 1 else []
+
+
 def _conv_geometry(source, target):
     """Kernel, stride and output padding taking ``source`` to ``target`` along one axis.
 
@@ -160,9 +171,11 @@ def _conv_geometry(source, target):
 class ConvEncoder(nn.Module):
     """Strided convolutions followed by a fully connected head.
 
-    Maps ``(N, C, H, W)`` to ``(N, n_outputs)``. Each convolution (ReLU after
-    it) halves the height and width, rounding down, as long as they are 2 or
-    more; any height and width work, odd ones and 1 included.
+    Maps ``(N, C, H, W)`` to ``(N, n_outputs)``. Each convolution (batch
+    normalisation and ReLU after it) halves the height and width, rounding
+    down, as long as they are 2 or more; any height and width work, odd ones
+    and 1 included. Batch normalisation lets four or more stages train about
+    as fast as two (see :func:`_normalised`).
 
     Parameters
     ----------
@@ -186,7 +199,8 @@ class ConvEncoder(nn.Module):
             [channels, *conv_channels], conv_channels, zip(sizes, sizes[1:])
         ):
             (kh, sh, _), (kw, sw, _) = (_conv_geometry(s, t) for s, t in zip(source, target))
-            layers += [nn.Conv2d(n_in, n_out, (kh, kw), (sh, sw), padding=1), nn.ReLU()]
+            conv = nn.Conv2d(n_in, n_out, (kh, kw), (sh, sw), padding=1)
+            layers += [conv, *_normalised(n_out, source), nn.ReLU()]
         self.conv = nn.Sequential(*layers)
         n_flat = conv_channels[-1] * sizes[-1][0] * sizes[-1][1] if conv_channels else channels * height * width
         self.head = _mlp([n_flat, *hidden_layer_sizes, n_outputs])
@@ -231,6 +245,7 @@ class ConvDecoder(nn.Module):
         ):
             (kh, sh, ph), (kw, sw, pw) = (_conv_geometry(s, t) for s, t in zip(source, target))
             layers += [
+                *_normalised(n_in, source),
                 nn.ReLU(),
                 nn.ConvTranspose2d(n_in, n_out, (kh, kw), (sh, sw), padding=1, output_padding=(ph, pw)),
             ]
