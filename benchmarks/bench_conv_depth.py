@@ -87,7 +87,7 @@ def main(argv=None):
                 times[label].append(time.perf_counter() - start)
         for label, net in nets.items():
             n_params = sum(p.numel() for p in net.net_.module_.parameters())
-            channels = net.net_.module_.encoder.conv[-2].out_channels
+            channels = [m for m in net.net_.module_.encoder.conv if isinstance(m, torch.nn.Conv2d)][-1].out_channels
             line = (f"{name:22s} {label:15s} params {n_params / 1e6:6.2f} M  last map {channels} channels  "
                     f"epoch {np.median(times[label]):6.2f} s on {len(train)} images")
             if args.quality:
