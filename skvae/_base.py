@@ -45,11 +45,11 @@ from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, St
 from .exceptions import TrainingInterruptedWarning
 from .modules import (
     ConvDecoder,
-    auto_conv_channels,
     ConvEncoder,
     MLPDecoder,
     MLPEncoder,
     VariationalAutoencoder,
+    auto_conv_channels,
 )
 
 _OPTIMIZERS = {
@@ -662,6 +662,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             probabilities for ``reconstruction_loss_ == "bce"`` (times 255 for
             uint8 training data). :meth:`as_images` shapes them into images.
         """
+        Z = self._check_codes(X)
+        return self._decode_rows(Z).astype(Z.dtype, copy=False)
+
+    def _check_codes(self, X):
+        """Latent codes given to :meth:`inverse_transform`, checked: a float array of ``n_components`` columns."""
         check_is_fitted(self)
         Z = _check_rows(X, f"{type(self).__name__}.inverse_transform takes latent codes, as transform returns them")
         if Z.shape[1] != self.n_components:
@@ -670,7 +675,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"inverse_transform expects codes with n_components={self.n_components} "
                 "columns, as returned by transform."
             )
-        return self._decode_rows(Z).astype(Z.dtype, copy=False)
+        return Z
 
     def _decode_rows(self, Z, **condition):
         """Decoder means of validated codes, as rows on the training data's scale.
@@ -738,9 +743,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         X_new : ndarray of shape (n_samples, n_features_in_), float32
             :meth:`as_images` shapes them into images.
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        _check_n_samples(self, n_samples)
         Z = self._sample_codes(n_samples, check_random_state(random_state))
         return self.inverse_transform(Z.astype(np.float32))
 
@@ -979,6 +982,13 @@ def _latent_path(z_start, z_end, n_steps, method):
         if np.sin(omega) > 1e-6:
             return (np.sin((1 - t) * omega) * z_start + np.sin(t * omega) * z_end) / np.sin(omega)
     return (1 - t) * z_start + t * z_end
+
+
+def _check_n_samples(estimator, n_samples):
+    """The checks of every ``sample`` method: a fitted estimator, a positive integer count."""
+    check_is_fitted(estimator)
+    if not isinstance(n_samples, Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
 
 
 def _check_rows(X, what):

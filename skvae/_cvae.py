@@ -6,17 +6,15 @@ decoding, sampling and scoring by class. The encoder sees X alone, so
 ``transform`` needs no labels and works inside a Pipeline.
 """
 
-from numbers import Integral
-
 import numpy as np
 import torch
 from scipy.special import logsumexp
 from sklearn.base import _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ._base import _BaseAutoencoder, _check_rows, _output_dtype
+from ._base import _BaseAutoencoder, _check_n_samples, _output_dtype
 from ._estimators import _ATTRIBUTES, _PARAMETERS
 from .modules import ConditionalVariationalAutoencoder
 
@@ -197,13 +195,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         X_original : ndarray of shape (n_samples, n_features_in_)
             Rows on the training data's scale; :meth:`as_images` shapes them.
         """
-        check_is_fitted(self)
-        Z = _check_rows(X, f"{type(self).__name__}.inverse_transform takes latent codes, as transform returns them")
-        if Z.shape[1] != self.n_components:
-            raise ValueError(
-                f"X has {Z.shape[1]} features, but {type(self).__name__}.inverse_transform "
-                f"expects codes with n_components={self.n_components} columns, as returned by transform."
-            )
+        Z = self._check_codes(X)
         if y is not None:
             return self._decode_by_class(Z, self._labels_for(y, len(Z), "y")).astype(Z.dtype, copy=False)
         X = sum(
@@ -232,9 +224,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         -------
         X_new : ndarray of shape (n_samples, n_features_in_), float32
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        _check_n_samples(self, n_samples)
         rng = check_random_state(random_state)
         if y is None:
             classes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)

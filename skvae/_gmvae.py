@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._base import _BaseAutoencoder, _output_dtype, mixture_center_and_spread
+from ._base import _BaseAutoencoder, _check_n_samples, _output_dtype, mixture_center_and_spread
 from ._estimators import _ATTRIBUTES, _PARAMETERS
 from ._losses import ELBOLoss, LossOutput
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
@@ -434,9 +434,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         X_new : ndarray of shape (n_samples, n_features_in_), float32
             :meth:`as_images` shapes them into images.
         """
-        check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
-            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        _check_n_samples(self, n_samples)
         clusters = np.arange(self.n_clusters) if cluster is None else np.atleast_1d(cluster)
         if (
             clusters.ndim != 1

@@ -75,13 +75,20 @@ def expected_reconstruction_nll(decode, mean, logvar, x, kind, points, max_rows=
     the given standard-normal ``points`` (shape (P, k)), decoding a few points
     at a time so that one decoder call sees at most about ``max_rows`` rows.
     """
-    points = points.to(mean)
     total = torch.zeros(len(x), device=mean.device, dtype=mean.dtype)
-    for chunk in points.split(max(1, max_rows // len(x))):
-        z = mean + torch.exp(0.5 * logvar) * chunk[:, None, :]  # (points, N, k)
-        decoded = decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
+    for _, decoded in _decoded_draws(decode, mean, logvar, points, max_rows):
         total += reconstruction_nll(decoded, x, kind).sum(0)
     return total / len(points)
+
+
+def _decoded_draws(decode, mean, logvar, points, max_rows):
+    """Yield ``(z, decode(z))`` for ``z = mean + std * point``, a few points at a time, shapes (P', N, ...).
+
+    Each decoder call sees at most about ``max_rows`` rows (at least one point).
+    """
+    for chunk in points.to(mean).split(max(1, max_rows // len(mean))):
+        z = mean + torch.exp(0.5 * logvar) * chunk[:, None, :]  # (points, N, k)
+        yield z, decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
 
 
 def importance_draws(n_importance, n_components):
@@ -99,18 +106,15 @@ def importance_weighted_log_likelihood(decode, log_prior, mean, logvar, x, kind,
 
     ``log (1/K) sum_k p(x | z_k) p(z_k) / q(z_k | x)`` with
     ``z_k = mean + std * draws[k]``, under the decoder ``decode`` and the prior
-    ``log_prior`` (a module's ``log_prior``). K=1 is a one-draw estimate of the ELBO; the bound
-    tightens towards ``log p(x)`` as K grows. Decodes a few draws at a time so
-    that one decoder call sees at most about ``max_rows`` rows.
+    ``log_prior`` (a module's ``log_prior``). K=1 is a one-draw estimate of
+    the ELBO; the bound tightens towards ``log p(x)`` as K grows. Decodes a
+    few draws at a time so that one decoder call sees at most about
+    ``max_rows`` rows.
     """
-    draws = draws.to(mean)
-    log_weights = []
-    for chunk in draws.split(max(1, max_rows // len(x))):
-        z = mean + torch.exp(0.5 * logvar) * chunk[:, None, :]  # (draws, N, k)
-        decoded = decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
-        log_weights.append(
-            log_prior(z) - gaussian_log_density(z, mean, logvar) - reconstruction_nll(decoded, x, kind)
-        )
+    log_weights = [
+        log_prior(z) - gaussian_log_density(z, mean, logvar) - reconstruction_nll(decoded, x, kind)
+        for z, decoded in _decoded_draws(decode, mean, logvar, draws, max_rows)
+    ]
     return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(len(draws))
 
 

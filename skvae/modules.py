@@ -377,8 +377,7 @@ class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
     def log_prior(self, z):
         """``log p(z) = log sum_c pi_c N(z; mu_c, sigma_c^2)``; ``z`` of shape (..., n_components) gives (...)."""
         prior_logvars = self.prior_logvars.clamp(LOGVAR_MIN, LOGVAR_MAX)
-        diff = z[..., None, :] - self.prior_means
-        log_normal = -0.5 * (prior_logvars + diff.pow(2) / prior_logvars.exp() + _LOG_2PI).sum(-1)
+        log_normal = gaussian_log_density(z[..., None, :], self.prior_means, prior_logvars)  # (..., n_clusters)
         return torch.logsumexp(torch.log_softmax(self.prior_logits, 0) + log_normal, dim=-1)
 
 
