@@ -111,7 +111,7 @@ def load_images():
 def build_module(arch, data):
     """The network every method trains, initialised afresh."""
     params = ARCHITECTURES[arch]
-    offset = initial_output_offset(data, "bce")
+    offset = initial_output_offset(data.mean(0), "bce")
     if arch == "mlp":
         encoder = MLPEncoder(784, 2 * LATENT, params["hidden_layer_sizes"])
         decoder = MLPDecoder(LATENT, 784, params["hidden_layer_sizes"][::-1])

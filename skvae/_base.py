@@ -25,11 +25,12 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
-from ._data import as_float_tensor, iter_batches
+from ._data import TrainingRows, iter_batches
 from ._images import images_to_rows, resolve_image_shape, rows_to_images
 from ._losses import (
     ELBOLoss,
@@ -198,22 +199,58 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         X = self._fit(X)
         return self._encode(X)[0].astype(_output_dtype(X), copy=False)
 
-    def _fit(self, X, y=None):
+    @available_if(lambda self: self._incremental)
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one pass over X, on from the fitted state (a new model at the first call).
+
+        scikit-learn's incremental convention (as ``IncrementalPCA`` and
+        ``MLPRegressor``): call it once per chunk of data too large to hold at
+        once, e.g. per block of ``dask_ml.wrappers.Incremental`` or per slice of
+        a memory-mapped array. Each call is one epoch, in ``history_`` and
+        ``n_iter_``, over all the rows of X: no validation rows are held out
+        and ``early_stopping`` does not apply. ``max_epochs`` and ``warm_start``
+        are not used. The optimizer's state carries over from call to call.
+        ``fit`` starts afresh (unless ``warm_start``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+            A chunk of training data, as for :meth:`fit`, shaped like the first.
+        y : None
+            Ignored; present for API consistency.
+
+        Returns
+        -------
+        self : object
+            The estimator, fitted.
+        """
+        self._fit(X, y, incremental=True)
+        return self
+
+    # Whether partial_fit is offered: a model that trains on state computed from all of
+    # its training rows at once (GaussianMixtureVAE's map) sets this False.
+    _incremental = True
+
+    def _fit(self, X, y=None, *, incremental=False, **target_options):
         """Train on X, from scratch or (``warm_start``) on from the fitted state; return X validated.
 
-        ``y`` goes to :meth:`_training_targets`, which unsupervised models ignore.
+        ``y`` goes to :meth:`_training_targets` with ``target_options``;
+        unsupervised models ignore it. ``incremental``: one epoch on all of X,
+        on from the fitted state if there is one (:meth:`partial_fit`).
 
         A failed fit leaves every attribute as it was. An interrupted one
         (Ctrl-C) keeps the last finished epoch, warns, and re-raises.
         """
-        warm = self.warm_start and hasattr(self, "net_")
+        warm = (self.warm_start or incremental) and hasattr(self, "net_")
         interrupted = None
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
-            given = self._training_targets(y, len(X), reset=not warm)
+            given = self._training_targets(y, len(X), reset=not warm, **target_options)
             device = _resolve_device(self.device, self.mixed_precision)
-            self._check_validation_rows(len(X))
-            data = self._training_tensor(X, device)
+            if not incremental:
+                self._check_validation_rows(len(X))
+            data = self._training_rows(X, device)
             if warm:
                 kind = self._check_warm_start(data)
                 seed, rng_state = self.net_.split_seed, self.net_.rng_state_
@@ -229,11 +266,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     targets = self._warm_start_targets(data, given)
                 else:
                     hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
-                    module = self._build_module(hidden, initial_output_offset(data, kind))
+                    module = self._build_module(hidden, initial_output_offset(data.mean(), kind))
                     optimizer_state = history = None
                     targets = self._prepare_training(module, data, given, kind, seed, device)
                 checkpoint = partial(self._write_checkpoint, X=X) if self.checkpoint_path else None
-                net = self._make_net(module, kind, seed, device, optimizer_state, history, checkpoint)
+                net = self._make_net(
+                    module, kind, seed, device, optimizer_state, history, checkpoint, incremental=incremental
+                )
                 try:
                     net.partial_fit(data, targets)
                 except KeyboardInterrupt as error:
@@ -262,7 +301,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return X
 
     def _training_targets(self, y, n_samples, reset):
-        """The per-row tensor that ``fit(X, y)`` trains with besides X, from y; None (y ignored) here."""
+        """The per-row tensor that ``fit(X, y)`` trains with besides X, from y; None (y ignored) here.
+
+        ``reset``: a new model (else one trained on, which may update what it learnt of y).
+        """
         return None
 
     def _prepare_training(self, module, data, targets, kind, seed, device):
@@ -282,12 +324,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """The loss the network trains with (a skorch criterion returning a ``LossOutput``)."""
         return ELBOLoss(kind, self._kl_weight())
 
-    def _training_tensor(self, X, device):
-        """The one float copy of the data that training needs, shaped for the module."""
-        data = as_float_tensor(X)
-        if self.input_scale_ != 1:
-            data /= self.input_scale_  # a fresh tensor: uint8 input was converted
-        return _to_training_device(data.reshape(len(data), *self._module_input_shape()), device)
+    def _training_rows(self, X, device):
+        """The training data as batches take it: X itself, not copied, made float one batch at a time."""
+        if any(stride < 0 for stride in X.strides):  # torch cannot wrap reversed views
+            X = np.ascontiguousarray(X)
+        data = TrainingRows(X, self.input_scale_, self._module_input_shape())
+        return _to_training_device(data, device)
 
     def _check_warm_start(self, data):
         """The fitted likelihood, after checking that the fitted network can go on training."""
@@ -314,21 +356,36 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return kind
 
     def _make_net(
-        self, module, kind, seed, device, optimizer_state=None, history=None, checkpoint=None, criterion=None
+        self,
+        module,
+        kind,
+        seed,
+        device,
+        optimizer_state=None,
+        history=None,
+        checkpoint=None,
+        criterion=None,
+        incremental=False,
     ):
-        """The initialized skorch net around ``module``, carrying on from a saved state if given."""
+        """The initialized skorch net around ``module``, carrying on from a saved state if given.
+
+        ``incremental``: for one epoch on all rows, without early stopping (:meth:`partial_fit`).
+        """
+        callbacks = self._training_callbacks(checkpoint)
+        if incremental:
+            callbacks = [(name, cb) for name, cb in callbacks if name != "early_stopping"]
         net = AutoencoderNet(
             module=module,
             criterion=self._criterion(kind) if criterion is None else criterion,
             optimizer=_OPTIMIZERS.get(self.optimizer, self.optimizer),
             lr=self.lr,
-            max_epochs=self.max_epochs,
+            max_epochs=1 if incremental else self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            validation_fraction=self.validation_fraction,
+            validation_fraction=0.0 if incremental else self.validation_fraction,
             split_seed=seed,
             record_kl=issubclass(self._module_class, VariationalAutoencoder),
-            callbacks=self._training_callbacks(checkpoint),
+            callbacks=callbacks,
             device=device,
             mixed_precision=self.mixed_precision,
             compile=self.compile,
@@ -452,9 +509,10 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     @staticmethod
     def _check_unit_range(data, what):
         if not _in_unit_range(data):
+            low, high = data.value_range()
             raise ValueError(
-                f"{what} needs every value of X in [0, 1], but X spans [{data.min().item():.4g}, "
-                f"{data.max().item():.4g}]. Scale X into [0, 1] (e.g. MinMaxScaler) or use "
+                f"{what} needs every value of X in [0, 1], but X spans [{low:.4g}, "
+                f"{high:.4g}]. Scale X into [0, 1] (e.g. MinMaxScaler) or use "
                 "reconstruction_loss='mse'."
             )
 
@@ -1000,7 +1058,10 @@ def _check_rows(X, what):
 
 
 def _in_unit_range(data):
-    """Whether every value of a tensor or array lies in [0, 1] (True for no values)."""
+    """Whether every value of an array or ``TrainingRows`` lies in [0, 1] (True for no values)."""
+    if isinstance(data, TrainingRows):
+        extremes = data.value_range()
+        return extremes is None or (extremes[0] >= 0 and extremes[1] <= 1)
     return data.shape[0] == 0 or bool(data.min() >= 0 and data.max() <= 1)
 
 
@@ -1082,7 +1143,7 @@ def _to_training_device(data, device):
     if torch.device(device).type != "cuda":
         return data
     free, _ = torch.cuda.mem_get_info(torch.device(device))
-    return data.to(device) if data.element_size() * data.nelement() < free / 2 else data
+    return data.to(device) if data.nbytes_on_device() < free / 2 else data
 
 
 @contextmanager

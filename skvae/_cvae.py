@@ -41,6 +41,10 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         The class labels seen in :meth:`fit`, sorted; the decoder's one-hot
         input ``j`` stands for ``classes_[j]``.
 
+    class_count_ : ndarray of shape (n_classes,)
+        Rows of each class trained on, over every fit of a warm start and
+        every ``partial_fit``.
+
     class_prior_ : ndarray of shape (n_classes,)
         Fraction of the training rows in each class: the class distribution
         of :meth:`sample` and of the marginal likelihood in
@@ -111,8 +115,34 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         X = self._fit(X, y)
         return self._encode(X)[0].astype(_output_dtype(X), copy=False)
 
-    def _training_targets(self, y, n_samples, reset):
-        """The one-hot classes that the decoder is trained with."""
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one pass over X and its labels y, on from the fitted state.
+
+        As :meth:`VAETransformer.partial_fit`; ``class_prior_`` counts the
+        labels of every call.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or image array
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its class labels.
+        classes : array-like of shape (n_classes,), default=None
+            Every label there will be, needed at the first call when its y
+            lacks some (as for scikit-learn's incremental classifiers);
+            ignored later.
+
+        Returns
+        -------
+        self : object
+            The estimator, fitted.
+        """
+        self._fit(X, y, incremental=True, classes=classes)
+        return self
+
+    def _training_targets(self, y, n_samples, reset, classes=None):
+        """The one-hot classes that the decoder is trained with; ``classes``: all labels, on a reset."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
@@ -122,10 +152,11 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         check_classification_targets(y)
         check_consistent_length(np.empty(n_samples), y)
         if reset:
-            self.classes_, codes = np.unique(y, return_inverse=True)
-            self.class_prior_ = np.bincount(codes, minlength=len(self.classes_)) / len(codes)
-        else:
-            codes = self._class_indices(y)
+            self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
+            self.class_count_ = np.zeros(len(self.classes_))
+        codes = self._class_indices(y)
+        self.class_count_ = self.class_count_ + np.bincount(codes, minlength=len(self.classes_))
+        self.class_prior_ = self.class_count_ / self.class_count_.sum()
         return torch.nn.functional.one_hot(torch.as_tensor(codes), len(self.classes_)).float()
 
     def _class_indices(self, y, name="y"):

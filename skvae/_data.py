@@ -1,26 +1,109 @@
 """From validated arrays to tensor batches.
 
-Training batches are sliced from one tensor held in memory (no Dataset, no
-collation item by item); inference batches are views of the caller's array, so
-memory grows with the batch size, not with the number of rows.
+Training batches are gathered from the caller's array itself (no Dataset, no
+collation item by item) and made float one batch at a time; inference batches
+are views of the caller's array. Memory grows with the batch size, not with the
+number of rows, and a memory-mapped array is read from disk as batches need it.
 """
 
 import math
+import warnings
 
 import numpy as np
 import torch
 
 
+class TrainingRows:
+    """The training rows as the module takes them, made float one batch at a time.
+
+    Wraps the caller's array without copying it (a ``uint8`` array stays
+    ``uint8``, a memory-mapped one stays on disk); ``rows[idx]`` gathers rows
+    and returns them as a float32 tensor divided by ``scale`` and shaped
+    ``(len, *shape)``. A subset (the training or validation rows) is a view
+    through an index.
+
+    Parameters
+    ----------
+    values : ndarray or Tensor of shape (n_samples, n_features)
+        The data, any real dtype.
+    scale : float
+        What each value is divided by (255 for ``uint8`` intensities).
+    shape : tuple of int
+        Shape of one row as the module takes it.
+    rows : Tensor of int64 or None
+        The rows of ``values`` in this subset, in order; None for all.
+    """
+
+    def __init__(self, values, scale=1.0, shape=None, rows=None):
+        if isinstance(values, np.ndarray):
+            with warnings.catch_warnings():
+                # a read-only array (a memmap opened with mode="r"): never written to
+                warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+                values = torch.from_numpy(values)
+        self.values = values
+        self.scale = scale
+        self.shape = tuple(shape) if shape is not None else tuple(values.shape[1:])
+        self.rows = rows
+
+    def __len__(self):
+        return len(self.values) if self.rows is None else len(self.rows)
+
+    @property
+    def device(self):
+        return self.values.device
+
+    def __getitem__(self, idx):
+        """Rows ``idx`` (a slice or an index tensor) of this subset, as a float32 tensor."""
+        if self.rows is not None:
+            idx = self.rows[idx]
+        batch = self.values[idx].to(torch.float32)
+        if self.scale != 1:
+            batch = batch / self.scale
+        return batch.reshape(len(batch), *self.shape)
+
+    def subset(self, rows):
+        """The rows at positions ``rows`` (an index tensor) of this subset."""
+        return TrainingRows(self.values, self.scale, self.shape, rows if self.rows is None else self.rows[rows])
+
+    def split(self, batch_size):
+        """Consecutive batches, as ``Tensor.split`` would give them."""
+        return (self[start : start + batch_size] for start in range(0, len(self), batch_size))
+
+    def mean(self, batch_size=4096):
+        """Mean row, shaped for the module, accumulated in float64 over batches."""
+        total = torch.zeros(self.shape, dtype=torch.float64, device=self.device)
+        for batch in self.split(batch_size):
+            total += batch.sum(0, dtype=torch.float64)
+        return (total / max(len(self), 1)).float()
+
+    def value_range(self):
+        """Smallest and largest value, after scaling (None for no rows)."""
+        if len(self) == 0:
+            return None
+        values = self.values if self.rows is None else self.values[self.rows]
+        return values.min().item() / self.scale, values.max().item() / self.scale
+
+    def to(self, device):
+        """These rows with their array on ``device``: float32 there, unless it is uint8."""
+        values = self.values if self.rows is None else self.values[self.rows]
+        dtype = torch.uint8 if values.dtype == torch.uint8 else torch.float32
+        return TrainingRows(values.to(device, dtype), self.scale, self.shape)
+
+    def nbytes_on_device(self):
+        """Bytes that :meth:`to` would place on a device."""
+        return len(self) * math.prod(self.values.shape[1:]) * (1 if self.values.dtype == torch.uint8 else 4)
+
+
 class TensorBatches:
-    """Mini-batches ``(X[idx], targets[idx])`` of in-memory tensors, for skorch.
+    """Mini-batches ``(X[idx], targets[idx])`` of training rows, for skorch.
 
     skorch's default DataLoader builds every batch item by item through a
-    Dataset and a collate function; gathering rows of one tensor gives the same
+    Dataset and a collate function; gathering rows of one array gives the same
     batches at the cost of a single indexing operation.
 
     Parameters
     ----------
-    data : Tensor of shape (n_samples, ...)
+    data : TrainingRows or Tensor of shape (n_samples, ...)
     batch_size : int
     shuffle : bool
         Draw a new permutation (from torch's global generator) every epoch.
@@ -53,13 +136,14 @@ class TensorBatches:
 
 
 def train_valid_split(data, validation_fraction, seed, targets=None):
-    """Split rows at random into training and validation ``(rows, targets)`` pairs.
+    """Split ``TrainingRows`` at random into training and validation ``(rows, targets)`` pairs.
 
     Returns ``((data, targets), None)`` when the fraction is 0 or leaves either
     side without a row; ``targets`` (None, or one entry per row) is split with
     the rows. The split has a generator of its own, seeded with ``seed``, so
     that a fit resumed from a checkpoint splits exactly as the first one did
-    without replaying the training's random draws.
+    without replaying the training's random draws. Both sides are views of
+    ``data`` through an index: nothing is copied.
     """
     n_valid = math.floor(validation_fraction * len(data))
     if n_valid < 1 or n_valid >= len(data):
@@ -68,9 +152,9 @@ def train_valid_split(data, validation_fraction, seed, targets=None):
     order = torch.randperm(len(data), device=data.device, generator=generator)
     train, valid = order[n_valid:], order[:n_valid]
     if targets is None:
-        return (data[train], None), (data[valid], None)
+        return (data.subset(train), None), (data.subset(valid), None)
     targets = targets.to(data.device)
-    return (data[train], targets[train]), (data[valid], targets[valid])
+    return (data.subset(train), targets[train]), (data.subset(valid), targets[valid])
 
 
 def as_float_tensor(X, device="cpu"):

@@ -225,6 +225,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     """
 
     _module_class = GaussianMixtureVariationalAutoencoder
+    # the mixture starts from a map of all the training rows' codes: no partial_fit
+    _incremental = False
 
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,

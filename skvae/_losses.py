@@ -118,9 +118,8 @@ def importance_weighted_log_likelihood(decode, log_prior, mean, logvar, x, kind,
     return torch.logsumexp(torch.cat(log_weights), dim=0) - math.log(len(draws))
 
 
-def initial_output_offset(x, kind):
-    """Decoder output that reproduces the mean of ``x`` (per feature): its logit for "bce"."""
-    mean = x.mean(0)
+def initial_output_offset(mean, kind):
+    """Decoder output that reproduces the data's ``mean`` (per feature): its logit for "bce"."""
     return torch.logit(mean.clamp(1e-3, 1 - 1e-3)) if kind == "bce" else mean
 
 

@@ -208,14 +208,17 @@ class AutoencoderNet(NeuralNet):
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
-        sizes, losses = [], []
-        for batch in iterator:
+        sizes = []
+        # One tensor for the epoch's losses, written in place: a small tensor kept per
+        # batch would pin freed batch memory in the C heap (it grew ~100 KB a batch).
+        losses = torch.empty(len(iterator), len(self._loss_parts), device=self.device)
+        for i, batch in enumerate(iterator):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             sizes.append(len(batch[0]))
-            losses.append(torch.stack([step[part].detach() for part in self._loss_parts]))
+            torch.stack([step[part].detach() for part in self._loss_parts], out=losses[i])
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        values = torch.stack(losses).tolist() if losses else []
+        values = losses[: len(sizes)].tolist()
         for record, size, row in zip(self.history[-1, "batches"][-len(sizes):], sizes, values):
             record[f"{prefix}_batch_size"] = size
             record.update({f"{prefix}_{part}": value for part, value in zip(self._loss_parts, row)})
