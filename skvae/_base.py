@@ -31,6 +31,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
 from ._data import TrainingRows, iter_batches
+from ._distributed import broadcast, is_main_process, local_device, world
 from ._images import images_to_rows, resolve_image_shape, rows_to_images
 from ._losses import (
     ELBOLoss,
@@ -248,6 +249,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             X = self._validate_input(X, reset=not warm)
             given = self._training_targets(y, len(X), reset=not warm, **target_options)
             device = _resolve_device(self.device, self.mixed_precision)
+            parallel = world() is not None  # one of several processes training one model
+            if parallel:
+                device = local_device(device)
             if not incremental:
                 self._check_validation_rows(len(X))
             data = self._training_rows(X, device)
@@ -257,6 +261,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             else:
                 kind = self._resolve_reconstruction_loss(data)
                 seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+                if parallel:  # every process draws the same initial weights, split and row order
+                    seed = broadcast(seed)
                 rng_state = None
             with _torch_random_state(seed, rng_state):
                 if warm:  # copies: a fit that fails must leave the fitted model as it was
@@ -269,7 +275,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     module = self._build_module(hidden, initial_output_offset(data.mean(), kind))
                     optimizer_state = history = None
                     targets = self._prepare_training(module, data, given, kind, seed, device)
-                checkpoint = partial(self._write_checkpoint, X=X) if self.checkpoint_path else None
+                # in data-parallel training every process holds the same model: rank 0 writes it
+                writes = self.checkpoint_path and is_main_process()
+                checkpoint = partial(self._write_checkpoint, X=X) if writes else None
                 net = self._make_net(
                     module, kind, seed, device, optimizer_state, history, checkpoint, incremental=incremental
                 )
@@ -286,7 +294,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 net.criterion_ = getattr(net.criterion_, "_orig_mod", net.criterion_)
             net.module_.eval()
             self._set_trained(net, kind, X)
-        if self.checkpoint_path:
+        if writes:
             self.save(self.checkpoint_path, training_state=True)
         if interrupted is not None:
             warnings.warn(

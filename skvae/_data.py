@@ -12,6 +12,8 @@ import warnings
 import numpy as np
 import torch
 
+from ._distributed import shard
+
 
 class TrainingRows:
     """The training rows as the module takes them, made float one batch at a time.
@@ -112,20 +114,40 @@ class TensorBatches:
     targets : Tensor of shape (n_samples, ...) or None
         Per-row values that a model's loss takes besides the row itself (None
         for most models: an autoencoder's target is its input); batched with it.
+    world : tuple of (int, int) or None
+        ``(rank, world_size)`` in data-parallel training: only this process's
+        share of the rows (see :func:`skvae._distributed.shard`); validation
+        rows are dealt out without padding.
     """
 
-    def __init__(self, data, batch_size, shuffle=False, device="cpu", targets=None):
+    def __init__(self, data, batch_size, shuffle=False, device="cpu", targets=None, world=None):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
         self.targets = targets
+        self.world = world
 
     def __len__(self):
-        return math.ceil(len(self.data) / self.batch_size)
+        return math.ceil(self._n_rows() / self.batch_size)
+
+    def _n_rows(self):
+        if self.world is None:
+            return len(self.data)
+        rank, size = self.world
+        if self.shuffle:  # padded: every process takes as many steps
+            return math.ceil(len(self.data) / size)
+        return len(range(rank, len(self.data), size))
 
     def __iter__(self):
-        if self.shuffle:
+        if self.world is not None:
+            rank, size = self.world
+            if self.shuffle:  # the same permutation on every process: they share torch's random state
+                order = shard(torch.randperm(len(self.data), device=self.data.device), rank, size)
+            else:
+                order = torch.arange(rank, len(self.data), size, device=self.data.device)
+            batches = order.split(self.batch_size)
+        elif self.shuffle:
             order = torch.randperm(len(self.data), device=self.data.device)
             batches = order.split(self.batch_size)
         else:

@@ -16,6 +16,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 
 from ._data import TensorBatches, train_valid_split
+from ._distributed import gather_rows, world
 from .exceptions import DivergenceError
 
 
@@ -70,6 +71,7 @@ class AutoencoderNet(NeuralNet):
         self.mixed_precision = mixed_precision
         self.rng_state_ = None
         self.last_epoch_ = None
+        self.world_ = self._parallel_forward = None
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs.
@@ -83,14 +85,35 @@ class AutoencoderNet(NeuralNet):
         if not self.initialized_:
             self.initialize()
         self.epochs_at_start_ = len(self.history)
+        self._start_data_parallel()
         self.notify("on_train_begin", X=X, y=y)
         try:
             self.fit_loop(X, y, **fit_params)
         except _EarlyStop:
             pass
         finally:
+            self.world_ = self._parallel_forward = None
             self.notify("on_train_end", X=X, y=y)
         return self
+
+    def _start_data_parallel(self):
+        """Wrap the module for data-parallel training if this process is one of a group.
+
+        The wrapper averages gradients across processes after each backward
+        pass; it is dropped after training, so the fitted net holds only the
+        module and pickles as usual.
+        """
+        self.world_ = world()
+        self._parallel_forward = None
+        if self.world_ is None:
+            return
+        device = torch.device(self.device)
+        wrapper = torch.nn.parallel.DistributedDataParallel(
+            self.module_, device_ids=[device.index] if device.type == "cuda" else None
+        )
+        # its bound call, not the wrapper: skorch would register a module attribute as a
+        # part of the net (to pickle, move between devices and set parameters of)
+        self._parallel_forward = wrapper.__call__
 
     def notify(self, method_name, **cb_kwargs):
         try:
@@ -173,9 +196,11 @@ class AutoencoderNet(NeuralNet):
 
     def get_iterator(self, dataset, training=False):
         data, targets = dataset
-        return TensorBatches(data, self.batch_size, shuffle=training, device=self.device, targets=targets)
+        return TensorBatches(
+            data, self.batch_size, shuffle=training, device=self.device, targets=targets, world=self.world_
+        )
 
-    def _forward(self, Xi, yi=None):
+    def _forward(self, Xi, yi=None, training=False):
         autocast = (
             torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
             if self.mixed_precision
@@ -183,7 +208,8 @@ class AutoencoderNet(NeuralNet):
         )
         with autocast:
             # per-row targets go to the module too: a conditional model decodes with them
-            y_pred = self.module_(Xi) if yi is None else self.module_(Xi, yi)
+            module = self._parallel_forward if training and self._parallel_forward is not None else self.module_
+            y_pred = module(Xi) if yi is None else module(Xi, yi)
         if self.mixed_precision:  # the loss (exp, sums over pixels) wants float32
             y_pred = type(y_pred)(*(None if t is None else t.float() for t in y_pred))
         return y_pred, self.criterion_(y_pred, Xi, yi)
@@ -191,7 +217,7 @@ class AutoencoderNet(NeuralNet):
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
         Xi, yi = batch
-        y_pred, parts = self._forward(Xi, yi)
+        y_pred, parts = self._forward(Xi, yi, training=True)
         parts.loss.backward()
         return {"y_pred": y_pred, **parts._asdict()}
 
@@ -218,11 +244,19 @@ class AutoencoderNet(NeuralNet):
             sizes.append(len(batch[0]))
             torch.stack([step[part].detach() for part in self._loss_parts], out=losses[i])
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        values = losses[: len(sizes)].tolist()
-        for record, size, row in zip(self.history[-1, "batches"][-len(sizes):], sizes, values):
-            record[f"{prefix}_batch_size"] = size
-            record.update({f"{prefix}_{part}": value for part, value in zip(self._loss_parts, row)})
-        self.history.record(f"{prefix}_batch_count", len(sizes))
+        rows = torch.cat([torch.tensor(sizes, dtype=losses.dtype, device=losses.device)[:, None], losses], 1)
+        if self.world_ is not None:
+            # every process records every process's batches: the same history, and the
+            # same decisions (divergence, early stopping) everywhere
+            n_local = len(sizes)
+            rows = gather_rows(rows)
+            for _ in range(len(rows) - n_local):
+                self.history.new_batch()
+        values = rows.tolist()
+        for record, row in zip(self.history[-1, "batches"][len(self.history[-1, "batches"]) - len(values) :], values):
+            record[f"{prefix}_batch_size"] = int(row[0])
+            record.update({f"{prefix}_{part}": value for part, value in zip(self._loss_parts, row[1:])})
+        self.history.record(f"{prefix}_batch_count", len(values))
 
 
 class _SameAsInitialized:

@@ -159,6 +159,8 @@ def _encode(value, path, tensors, training_state):
                 for k, v in value.items()
             ]
         }
+    if isinstance(value, os.PathLike):  # e.g. checkpoint_path=Path(...)
+        return {"__path__": os.fspath(value)}
     if isinstance(value, np.random.RandomState):
         return {"__random_state__": _encode(value.get_state(), path, tensors, training_state)}
     if isinstance(value, functools.partial):
@@ -252,6 +254,8 @@ def _decode(value, tensors, trust, device):
         return tuple(_decode(v, tensors, trust, device) for v in content)
     if kind == "__dict__":
         return {_decode(k, tensors, trust, device): _decode(v, tensors, trust, device) for k, v in content}
+    if kind == "__path__":
+        return Path(content)
     if kind == "__random_state__":
         rng = np.random.RandomState()
         rng.set_state(_decode(content, tensors, trust, device))

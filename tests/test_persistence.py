@@ -314,6 +314,12 @@ def test_checkpoint_holds_the_finished_model(X, tmp_path):
         np.testing.assert_array_equal(got, expected)
 
 
+def test_a_path_object_as_checkpoint_path_is_saved_as_a_path(X, tmp_path):
+    path = tmp_path / "run.skvae"
+    AutoencoderTransformer(**FAST, checkpoint_path=path).fit(X)
+    assert skvae.load(path).checkpoint_path == path
+
+
 # -------------------------------------------------------------- interrupts
 
 
