@@ -622,21 +622,29 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         net.module_.eval()
         self.net_, self.history_ = net, net.history
 
-    def _loading_device(self, device):
+    def _loading_device(self, device, stacklevel=2):
         if device is not None:
             return _resolve_device(device)
         try:
             return _resolve_device(self.device)
         except ValueError:
             warnings.warn(
-                f"{type(self).__name__} was saved with device={self.device!r}, which this machine "
-                "does not have: it is loaded on the CPU, and its device parameter set to 'cpu'. "
-                "Pass skvae.load(path, device=...) to choose.",
+                f"{type(self).__name__} was fitted with device={self.device!r}, which this machine "
+                "does not have: it runs on the CPU, and its device parameter is set to 'cpu'. "
+                "(skvae.load(path, device=...) chooses the device of a saved model.)",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=stacklevel + 1,
             )
             self.device = "cpu"
             return "cpu"
+
+    def __setstate__(self, state):
+        # A model fitted on a GPU and unpickled where there is none (a Dask client, a
+        # laptop): skorch has mapped the net to the CPU; the parameter follows it.
+        super().__setstate__(state)
+        net = self.__dict__.get("net_")
+        if net is not None and torch.device(net.device).type == "cpu" and self.device not in ("cpu", "auto"):
+            self._loading_device(None, stacklevel=3)
 
     # ------------------------------------------------------------ inference
 

@@ -10,10 +10,12 @@ hand back a usable model, and lets a Ctrl-C reach the caller.
 import contextlib
 import copy
 import math
+import warnings
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
+from skorch.exceptions import DeviceWarning
 
 from ._data import TensorBatches, train_valid_split
 from ._distributed import gather_rows, world
@@ -161,7 +163,10 @@ class AutoencoderNet(NeuralNet):
         return state
 
     def __setstate__(self, state):
-        super().__setstate__(state)
+        with warnings.catch_warnings():
+            # a GPU net unpickled without a GPU goes to the CPU; the estimator says so once
+            warnings.simplefilter("ignore", DeviceWarning)
+            super().__setstate__(state)
         for name in ("module", "criterion"):
             if isinstance(getattr(self, name), _SameAsInitialized):
                 setattr(self, name, getattr(self, f"{name}_"))

@@ -314,6 +314,18 @@ def test_checkpoint_holds_the_finished_model(X, tmp_path):
         np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_a_model_fitted_on_a_gpu_unpickles_on_the_cpu_with_one_warning(X):
+    model = VAETransformer(**FAST).fit(X)
+    codes = model.transform(X)
+    model.device = model.net_.device = "cuda"  # as fitted on a GPU (a Dask worker's)
+    with pytest.warns(UserWarning) as warned:
+        moved = pickle.loads(pickle.dumps(model))
+    assert len(warned) == 1 and "fitted with device='cuda'" in str(warned[0].message)
+    assert moved.device == "cpu" and torch.device(moved.net_.device).type == "cpu"
+    np.testing.assert_array_equal(moved.transform(X), codes)
+
+
 def test_a_path_object_as_checkpoint_path_is_saved_as_a_path(X, tmp_path):
     path = tmp_path / "run.skvae"
     AutoencoderTransformer(**FAST, checkpoint_path=path).fit(X)
