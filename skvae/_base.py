@@ -164,6 +164,12 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def fit(self, X, y=None):
         """Train the autoencoder on X.
 
+        ``X`` is not copied (unless it must be converted to float, as integers
+        other than ``uint8`` are): training gathers each batch from it and
+        makes the batch float, so a ``np.memmap`` streams from disk. Run in
+        every process of a ``torchrun`` launch, ``fit`` trains one model
+        data-parallel over the processes (README, "Scaling out").
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or image array

@@ -77,3 +77,21 @@ def gather_rows(values):
     gathered = [torch.empty_like(padded) for _ in counts]
     dist.all_gather(gathered, padded)
     return torch.cat([rows[: int(n)] for rows, n in zip(gathered, counts)])
+
+
+def sum_across_processes(*tensors):
+    """The tensors summed over the processes of a data-parallel fit (in place); as they are alone.
+
+    For statistics a module keeps outside its gradients (a VQ-VAE's codebook
+    averages), so that every process updates them with every process's batch.
+    """
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        for tensor in tensors:
+            dist.all_reduce(tensor)
+    return tensors
+
+
+def broadcast_buffers(module):
+    """Set the module's buffers (batch-norm statistics, ...) to rank 0's on every process."""
+    for buffer in module.buffers():
+        dist.broadcast(buffer, src=0)

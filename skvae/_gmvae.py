@@ -43,18 +43,22 @@ MIXTURE_INITS = 10
 class _MeanCodes(nn.Module):
     """A VAE seen as a deterministic autoencoder on its posterior means, for pretraining.
 
-    It shares (does not copy) the VAE's encoder and decoder.
+    It shares (does not copy) the VAE's encoder and decoder, and has them
+    alone as parts: the mixture prior takes no part in pretraining, and a
+    parameter that no step uses would stall data-parallel training. Move the
+    VAE to its device first.
     """
 
     def __init__(self, vae):
         super().__init__()
-        self.vae = vae
+        self.encoder, self.decoder = vae.encoder, vae.decoder
+        self._vae_encode, self._vae_decode = vae.encode, vae.decode
 
     def encode(self, x):
-        return self.vae.encode(x)[0], None
+        return self._vae_encode(x)[0], None
 
     def decode(self, z):
-        return self.vae.decode(z)
+        return self._vae_decode(z)
 
     def forward(self, x):
         mean, _ = self.encode(x)
@@ -313,7 +317,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
                 "more samples."
             )
         if self.pretrain_epochs:
-            net = self._make_net(_MeanCodes(module), kind, seed, device, criterion=ELBOLoss(kind, 0.0))
+            net = self._make_net(_MeanCodes(module.to(device)), kind, seed, device, criterion=ELBOLoss(kind, 0.0))
             net.max_epochs = self.pretrain_epochs
             net.partial_fit(data)
         codes, _ = _posteriors(module, data)

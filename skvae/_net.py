@@ -1,10 +1,11 @@
 """The skorch NeuralNet that trains every skvae estimator, and its callbacks.
 
-The net overrides a few small skorch methods: batches are sliced from tensors
-in memory, the net splits off its own validation rows, each step returns the
-loss's parts, and losses stay on the device until the end of the epoch. It
-keeps the state of the last finished epoch, so that an interrupted fit can
-hand back a usable model, and lets a Ctrl-C reach the caller.
+The net overrides a few small skorch methods: batches are gathered from the
+training array (see ``_data``), the net splits off its own validation rows,
+each step returns the loss's parts, and losses stay on the device until the
+end of the epoch. It keeps the state of the last finished epoch, so that an
+interrupted fit can hand back a usable model, and lets a Ctrl-C reach the
+caller. In a process group it trains data-parallel (see ``_distributed``).
 """
 
 import contextlib
@@ -18,7 +19,7 @@ from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 from skorch.exceptions import DeviceWarning
 
 from ._data import TensorBatches, train_valid_split
-from ._distributed import gather_rows, world
+from ._distributed import broadcast_buffers, gather_rows, world
 from .exceptions import DivergenceError
 
 
@@ -27,15 +28,20 @@ class _EarlyStop(Exception):
 
 
 class AutoencoderNet(NeuralNet):
-    """skorch ``NeuralNet`` for autoencoders trained on an in-memory tensor.
+    """skorch ``NeuralNet`` for autoencoders, trained on rows gathered batch by batch.
 
-    ``fit(X)`` takes one float tensor; the target is ``X`` itself. ``fit(X, y)``
+    ``fit(X)`` takes ``TrainingRows``; the target is ``X`` itself. ``fit(X, y)``
     also batches ``y`` (one entry per row) with X and passes it to the
     criterion as ``criterion(output, X_batch, y_batch)``, for a model whose
-    loss takes more than the row. The
-    criterion returns a ``LossOutput``; besides ``train_loss`` and
-    ``valid_loss``, its parts are recorded as ``{train,valid}_recon_loss`` and
-    ``{train,valid}_kl_loss``, per batch and averaged per epoch.
+    loss takes more than the row. The criterion returns a ``LossOutput``;
+    besides ``train_loss`` and ``valid_loss``, its parts are recorded as
+    ``{train,valid}_recon_loss`` and ``{train,valid}_kl_loss``, per batch and
+    averaged per epoch.
+
+    Run in each process of a ``torch.distributed`` group, ``partial_fit``
+    wraps the module in ``DistributedDataParallel``, gives each process its
+    share of the rows and records every process's batches, so that all
+    processes keep the same history and stop at the same epoch.
 
     Batch records are written at the end of each epoch, in one transfer from
     the device, rather than with a host synchronisation after every step; a
@@ -111,7 +117,8 @@ class AutoencoderNet(NeuralNet):
             return
         device = torch.device(self.device)
         wrapper = torch.nn.parallel.DistributedDataParallel(
-            self.module_, device_ids=[device.index] if device.type == "cuda" else None
+            self.module_,
+            device_ids=[device.index] if device.type == "cuda" else None,
         )
         # its bound call, not the wrapper: skorch would register a module attribute as a
         # part of the net (to pickle, move between devices and set parameters of)
@@ -249,7 +256,11 @@ class AutoencoderNet(NeuralNet):
             sizes.append(len(batch[0]))
             torch.stack([step[part].detach() for part in self._loss_parts], out=losses[i])
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        rows = torch.cat([torch.tensor(sizes, dtype=losses.dtype, device=losses.device)[:, None], losses], 1)
+        if training and self.world_ is not None:
+            # each process updated its batch-norm statistics on its last batch: take rank 0's
+            broadcast_buffers(self.module_)
+        sizes_column = torch.tensor(sizes, dtype=losses.dtype, device=losses.device)[:, None]
+        rows = torch.cat([sizes_column, losses[: len(sizes)]], 1)
         if self.world_ is not None:
             # every process records every process's batches: the same history, and the
             # same decisions (divergence, early stopping) everywhere

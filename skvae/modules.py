@@ -10,6 +10,8 @@ from typing import NamedTuple, Optional, Sequence
 import torch
 from torch import nn
 
+from ._distributed import sum_across_processes
+
 __all__ = [
     "AutoencoderOutput",
     "MLPEncoder",
@@ -499,16 +501,22 @@ class VectorQuantizedAutoencoder(Autoencoder):
         if self.training:
             with torch.no_grad():
                 counts = torch.bincount(indices.flatten(), minlength=len(self.codebook)).to(self.usage)
-                self.usage += counts
                 if self.ema:
-                    self._ema_update(self.tokens(z_e).flatten(0, -2), indices.flatten(), counts)
+                    tokens = self.tokens(z_e).flatten(0, -2).to(self.ema_sum)
+                    sums = torch.zeros_like(self.ema_sum).index_add_(0, indices.flatten(), tokens)
+                    # in data-parallel training, every process's tokens: one codebook for all
+                    counts, sums = sum_across_processes(counts, sums)
+                    self._ema_update(counts, sums)
+                else:
+                    (counts,) = sum_across_processes(counts)
+                self.usage += counts
         commitment = self.commitment_cost * (z_e - z_q.detach()).pow(2).sum(-1)
         code_loss = commitment if self.ema else commitment + (z_e.detach() - z_q).pow(2).sum(-1)
         z_straight = z_e + (z_q - z_e).detach()
         return AutoencoderOutput(super().decode(z_straight), z_q, z_e, None, None, code_loss)
 
-    def _ema_update(self, tokens, indices, counts):
-        sums = torch.zeros_like(self.ema_sum).index_add_(0, indices, tokens.to(self.ema_sum))
+    def _ema_update(self, counts, sums):
+        """Move the codebook towards the batch: ``counts`` tokens per vector, summing to ``sums``."""
         self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         # Laplace smoothing keeps a vector that received nothing from dividing by 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch.distributed as dist
 from sklearn.datasets import load_digits
 
-from skvae import VAETransformer
+from skvae import VAETransformer, VQVAETransformer
 
 
 def main(out):
@@ -27,8 +27,15 @@ def main(out):
         checkpoint_path=out / f"checkpoint-rank{dist.get_rank() if dist.is_initialized() else 0}.safetensors",
     ).fit(X)
     rank = dist.get_rank()  # fit joined the group that torchrun's environment describes
+    small = dict(n_components=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64, random_state=0)
+    others = {
+        # batch-norm statistics are buffers that each process updates on its own rows
+        "conv": VAETransformer(architecture="conv", image_shape=(8, 8), conv_channels=(4,), **small).fit(X),
+        # the codebook follows averages of every process's tokens
+        "vq": VQVAETransformer(**small).fit(X),
+    }
     with open(out / f"rank{rank}.pkl", "wb") as file:
-        pickle.dump(vae, file)
+        pickle.dump({"vae": vae, **others}, file)
     dist.destroy_process_group()
 
 

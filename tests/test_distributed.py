@@ -33,9 +33,10 @@ def ranks(tmp_path_factory):
     return out, models
 
 
-def test_both_processes_end_with_the_same_model(ranks):
-    _, (first, second) = ranks
-    weights = first.net_.module_.state_dict()
+@pytest.mark.parametrize("model", ["vae", "conv", "vq"])
+def test_both_processes_end_with_the_same_model(ranks, model):
+    first, second = (models[model] for models in ranks[1])
+    weights = first.net_.module_.state_dict()  # buffers too: batch-norm statistics, codebook averages
     assert weights.keys() == second.net_.module_.state_dict().keys()
     for name, value in second.net_.module_.state_dict().items():
         assert torch.equal(weights[name], value), name
@@ -44,7 +45,7 @@ def test_both_processes_end_with_the_same_model(ranks):
 
 
 def test_each_process_trains_on_its_share_of_the_rows(ranks):
-    _, (vae, _) = ranks
+    vae = ranks[1][0]["vae"]
     n_train, n_valid = 540, 60  # 600 rows, validation_fraction=0.1
     for epoch in vae.history_:
         train = [b["train_batch_size"] for b in epoch["batches"] if "train_batch_size" in b]
@@ -57,7 +58,7 @@ def test_each_process_trains_on_its_share_of_the_rows(ranks):
 
 
 def test_the_result_is_an_ordinary_fitted_estimator(ranks):
-    out, (vae, _) = ranks
+    out, vae = ranks[0], ranks[1][0]["vae"]
     X = load_digits().data[600:700] / 16
     codes = vae.transform(X)
     assert codes.shape == (100, 4) and np.isfinite(codes).all()
