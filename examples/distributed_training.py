@@ -5,8 +5,9 @@ Launch it the standard way; every process runs this whole script::
     torchrun --nproc_per_node=2 examples/distributed_training.py
     torchrun --nproc_per_node=4 examples/distributed_training.py --fashion --epochs 20  # one per GPU
 
-(``accelerate launch --num_processes 2 examples/distributed_training.py`` works
-too: it sets the same environment.) Nothing in the script is parallel: each
+(``accelerate launch --multi_gpu`` starts its GPU processes through torchrun,
+so the same applies; on CPUs accelerate starts one process unless configured
+for MPI, so use torchrun there.) Nothing in the script is parallel: each
 process loads the same data and calls ``fit``, and skvae, finding itself one of
 several processes, joins them into a process group (``gloo`` on CPUs, ``nccl``
 on GPUs, one GPU per process) and trains one model. Each process takes its

@@ -1,8 +1,9 @@
 """Data-parallel training over the processes of a ``torch.distributed`` group.
 
-A script launched with ``torchrun --nproc_per_node=N script.py`` (or
-``accelerate launch``, or any launcher that sets ``RANK``, ``WORLD_SIZE``,
-``MASTER_ADDR`` and ``MASTER_PORT``) runs N copies of itself. When every copy
+A script launched with ``torchrun --nproc_per_node=N script.py`` (or any
+launcher that sets ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and
+``MASTER_PORT``, as ``accelerate launch --multi_gpu`` does) runs N copies of
+itself. When every copy
 calls ``fit`` on the same data, skvae trains one model with PyTorch's
 ``DistributedDataParallel``: each process takes its share of every epoch's
 rows, gradients are averaged across processes after each step, and every
