@@ -33,4 +33,4 @@ def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     assert namespace["streamed"].input_scale_ == 255 and namespace["chunked"].n_iter_ == 20
     assert namespace["on_cluster"].best_params_["n_components"] in (2, 8)
     assert namespace["incremental"].estimator_.n_iter_ == 3
-    assert namespace["dask_codes"].shape == (1797, 8)
+    assert namespace["dask_codes"].shape == (1797, namespace["on_cluster"].best_params_["n_components"])
