@@ -11,7 +11,9 @@ Every method runs in this one process on the same data and split:
                method fits the images it clusters.
   reduction    k-NN accuracy (k=5, fitted on the training codes, scored on
                the test codes) and trustworthiness (5 neighbours, on up to
-               2,000 test images) of PCA and skvae at 2 and 10 dimensions.
+               2,000 test images) of PCA, UMAP and skvae at 2 and 10
+               dimensions, and t-SNE at 2 (it has no transform: it embeds the
+               training and test rows together); fit and transform seconds.
   anomaly      the one-class protocol: train on the training images of one
                class, score every test image, normal = that class; ROC-AUC
                per class and its mean, for IsolationForest, PCA-20
@@ -184,20 +186,48 @@ def bench_clustering(name, seeds=(0, 1, 2), dim=10, k=10, only=None):
     return rows
 
 
-def bench_reduction(name, dims=(2, 10)):
+def reduction_methods(dim):
+    """Name -> model with fit_transform; transform of new rows where the method has one."""
+    import umap  # a dependency of skvae
+
+    methods = {
+        "PCA": PCA(dim, random_state=SEED),
+        "UMAP": umap.UMAP(n_components=dim, random_state=SEED),
+        "skvae": reduction_model(dim),
+    }
+    if dim == 2:
+        from sklearn.manifold import TSNE
+
+        # t-SNE has no transform: it embeds training and test rows together (PCA-50 first, as usual)
+        methods["t-SNE (train+test jointly)"] = TSNE(2, init="pca", random_state=SEED)
+    return methods
+
+
+def bench_reduction(name, dims=(2, 10), only=None):
+    """Yield one table row per method and dimension, as each finishes."""
     X_train, X_test, y_train, y_test = load(name)
     sub = np.random.RandomState(SEED).permutation(len(X_test))[:2000]
-    rows = []
     for dim in dims:
-        for method, model in ((f"PCA", PCA(dim, random_state=SEED)), ("skvae", reduction_model(dim))):
+        for method, model in reduction_methods(dim).items():
+            if only and not any(word in method for word in only):
+                continue
             start = time.perf_counter()
-            Z_train = model.fit_transform(X_train)
-            Z_test = model.transform(X_test)
-            seconds = time.perf_counter() - start
+            if hasattr(model, "transform"):
+                Z_train = model.fit_transform(X_train)
+                fit_seconds = time.perf_counter() - start
+                start = time.perf_counter()
+                Z_test = model.transform(X_test)
+                transform_seconds = f"{time.perf_counter() - start:.1f}"
+            else:
+                X_all = np.concatenate([X_train, X_test])
+                if X_all.shape[1] > 50:
+                    X_all = PCA(50, random_state=SEED).fit_transform(X_all)
+                Z_all = model.fit_transform(X_all)
+                Z_train, Z_test = Z_all[: len(X_train)], Z_all[len(X_train) :]
+                fit_seconds, transform_seconds = time.perf_counter() - start, "cannot"
             accuracy = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
             trust = trustworthiness(X_test[sub], Z_test[sub], n_neighbors=5)
-            rows.append((name, dim, method, accuracy, trust, seconds))
-    return rows
+            yield name, dim, method, accuracy, trust, fit_seconds, transform_seconds
 
 
 def pyod_detectors():
@@ -247,7 +277,8 @@ def main(argv=None):
     parser.add_argument("usecases", nargs="+", choices=["clustering", "reduction", "anomaly"])
     parser.add_argument("--data", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="clustering: seeds to average over")
-    parser.add_argument("--methods", nargs="+", help="clustering: run only methods whose names contain these, in order")
+    parser.add_argument("--methods", nargs="+",
+                        help="clustering, reduction: run only methods whose names contain these")
     args = parser.parse_args(argv)
     print(f"# skvae use-case benchmarks, {time.strftime('%Y-%m-%d')}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
@@ -260,18 +291,15 @@ def main(argv=None):
             for row in bench_clustering(name, seeds=args.seeds, only=args.methods):
                 print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
         print()
-    tables = {
-        "reduction": ("Dimensionality reduction", bench_reduction,
-                      ["data", "dims", "method", "5-NN accuracy", "trustworthiness (5)", "fit+transform s"]),
-    }
-    for usecase, (title, bench, header) in tables.items():
-        if usecase in args.usecases:
-            print(f"## {title}\n")
-            print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
-            for name in args.data:
-                for row in bench(name):
-                    print("| {} | {} | {} | {:.3f} | {:.3f} | {:.0f} |".format(*row), flush=True)
-            print()
+    if "reduction" in args.usecases:
+        header = ["data", "dims", "method", "5-NN accuracy", "trustworthiness (5)", "fit s",
+                  "transform of the test rows s"]
+        print("## Dimensionality reduction\n")
+        print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
+        for name in args.data:
+            for row in bench_reduction(name, only=args.methods):
+                print("| {} | {} | {} | {:.3f} | {:.3f} | {:.1f} | {} |".format(*row), flush=True)
+        print()
     if "anomaly" in args.usecases:
         for name in args.data:
             classes, aucs = bench_anomaly(name)
