@@ -340,8 +340,6 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _training_rows(self, X, device):
         """The training data as batches take it: X itself, not copied, made float one batch at a time."""
-        if any(stride < 0 for stride in X.strides):  # torch cannot wrap reversed views
-            X = np.ascontiguousarray(X)
         data = TrainingRows(X, self.input_scale_, self._module_input_shape())
         return _to_training_device(data, device)
 

@@ -38,6 +38,8 @@ class TrainingRows:
 
     def __init__(self, values, scale=1.0, shape=None, rows=None):
         if isinstance(values, np.ndarray):
+            if any(stride < 0 for stride in values.strides):  # torch cannot wrap reversed views
+                values = np.ascontiguousarray(values)
             with warnings.catch_warnings():
                 # a read-only array (a memmap opened with mode="r"): never written to
                 warnings.filterwarnings("ignore", message="The given NumPy array is not writable")

@@ -12,6 +12,7 @@ is initialised, or else started here from the launcher's environment with the
 ``nccl`` backend on GPUs and ``gloo`` on CPUs.
 """
 
+import math
 import os
 
 import torch
@@ -64,7 +65,7 @@ def shard(order, rank, world_size):
     """
     padding = -len(order) % world_size
     if padding:
-        order = torch.cat([order, order[:padding].repeat(padding // max(len(order), 1) + 1)[:padding]])
+        order = torch.cat([order, order.repeat(math.ceil(padding / len(order)))[:padding]])
     return order[rank::world_size]
 
 
