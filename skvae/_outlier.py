@@ -7,13 +7,14 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.mixture import GaussianMixture
-from sklearn.utils import check_random_state
+from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._base import _unchanged_on_error
 from ._data import apply_in_fixed_batches
@@ -21,6 +22,7 @@ from ._estimators import VAETransformer
 
 SCORES = ("density", "scaled_reconstruction", "reconstruction", "latent", "elbo")
 PRIOR_ROWS = 100
+MIN_CALIBRATION_ROWS = 200
 
 
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
@@ -39,9 +41,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         Expected share of outliers in the training data, which sets the
-        threshold ``offset_``: the ``contamination`` quantile of the training
-        scores. With "auto", the threshold is Tukey's lower fence of the
-        training scores (first quartile minus 1.5 interquartile ranges).
+        threshold ``offset_``: the ``contamination`` quantile of the
+        calibration scores. With "auto", the threshold is Tukey's lower fence
+        of the calibration scores (first quartile minus 1.5 interquartile
+        ranges).
+
+    calibration_fraction : float in [0, 0.5), default=0.1
+        Share of the rows held out from training, at random, to calibrate
+        the scores: the typical error of each feature, the mixture of the
+        codes and the threshold are measured on rows the model has not seen,
+        as new normal rows will be. Statistics taken on the training rows
+        describe what the model memorised, which makes new normal rows look
+        rarer than they are. When the held-out share would be fewer than 200
+        rows (data sets under 2,000 rows with the default), or with 0, the
+        model trains on every row and is calibrated on them all.
 
     anomaly_score : {"density", "scaled_reconstruction", "reconstruction", "latent", "elbo"}, \
             default="density"
@@ -80,11 +93,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ``decision_function = score_samples - offset_``.
     feature_error_ : ndarray of shape (n_features_in_,) or (n_blocks,)
         Mean squared reconstruction error of each feature (of each 2x2 block
-        for images of 16x16 or more) on the training data, shrunk towards the
+        for images of 16x16 or more) on the calibration rows, shrunk towards the
         mean over all features as if 100 more rows had it; for the scaled
         scores.
     latent_density_ : sklearn.mixture.GaussianMixture
-        Mixture fitted to the training codes (10 components, or one per 50
+        Mixture fitted to the codes of the calibration rows (10 components, or one per 50
         rows when fewer than 500), for ``"latent"`` and ``"density"``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -113,12 +126,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         "estimator": [HasMethods(["fit", "transform", "inverse_transform", "score_samples"]), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "anomaly_score": [StrOptions(set(SCORES))],
+        "calibration_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimator=None, *, contamination="auto", anomaly_score="density", random_state=None):
+    def __init__(self, estimator=None, *, contamination="auto", calibration_fraction=0.1, anomaly_score="density",
+                 random_state=None):
         self.estimator = estimator
         self.contamination = contamination
+        self.calibration_fraction = calibration_fraction
         self.anomaly_score = anomaly_score
         self.random_state = random_state
 
@@ -137,27 +153,39 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         self : object
         """
-        estimator = clone(self.estimator if self.estimator is not None else VAETransformer(n_components=16))
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        default = VAETransformer(n_components=16, validation_fraction=0)
+        estimator = clone(self.estimator if self.estimator is not None else default)
+        random_state = check_random_state(self.random_state)
+        seed = random_state.randint(np.iinfo(np.int32).max)
         if self.random_state is not None and "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
+        train, calibration = self._split(X, random_state)
         interrupted = None
         with _unchanged_on_error(self):
             try:
-                estimator.fit(X)
+                estimator.fit(train)
             except KeyboardInterrupt as error:
                 # the estimator kept its last finished epoch if it finished one (and
                 # warned): finish the detector around it, then let the interrupt stop the caller
                 if not hasattr(estimator, "net_"):
                     raise
                 interrupted = error
-            self._fit_around(estimator, X, seed)
+            self._fit_around(estimator, calibration, seed)
         if interrupted is not None:
             raise interrupted
         return self
 
+    def _split(self, X, random_state):
+        """(training rows, calibration rows): the same rows twice when too few would be held out."""
+        n_calibration = int(self.calibration_fraction * _num_samples(X))
+        if n_calibration < MIN_CALIBRATION_ROWS:
+            return X, X
+        X = X if hasattr(X, "iloc") or sp.issparse(X) else np.asarray(X)
+        order = random_state.permutation(_num_samples(X))
+        return _safe_indexing(X, np.sort(order[n_calibration:])), _safe_indexing(X, np.sort(order[:n_calibration]))
+
     def _fit_around(self, estimator, X, seed):
-        """Set the threshold and scaling attributes around a fitted estimator."""
+        """Set the threshold and scaling attributes around a fitted estimator, calibrated on X."""
         self.estimator_ = estimator
         self.n_features_in_ = estimator.n_features_in_
         if hasattr(estimator, "feature_names_in_"):

@@ -71,6 +71,23 @@ def test_contamination_sets_the_share_flagged_in_training(planted):
     assert flagged == pytest.approx(0.05, abs=0.002)
 
 
+def test_held_out_calibration_sets_an_honest_threshold_on_new_rows(planted):
+    # with 30% of the 1,257 rows held out (377, enough to calibrate on), the threshold
+    # comes from rows the model did not train on: new normal digits are flagged about
+    # as often as contamination says, and the planted anomalies still rank lowest
+    X_train, X_eval, is_normal = planted
+    new_normal = X_eval[is_normal == 1]
+    shares = {}
+    for fraction in (0.0, 0.3):
+        detector = AutoencoderOutlierDetector(VAETransformer(n_components=8, max_epochs=60, random_state=0),
+                                              contamination=0.1, calibration_fraction=fraction, random_state=0)
+        detector.fit(X_train)
+        shares[fraction] = (detector.predict(new_normal) == -1).mean()
+        assert roc_auc_score(is_normal, detector.score_samples(X_eval)) > 0.95
+    assert abs(shares[0.3] - 0.1) < 0.05
+    assert abs(shares[0.3] - 0.1) < abs(shares[0.0] - 0.1)
+
+
 def test_grid_search_tunes_the_detector_with_roc_auc(planted):
     X_train, X_eval, is_normal = planted
     X = np.concatenate([X_train[:400], X_eval[-60:]])  # training data with some contamination
