@@ -6,8 +6,28 @@ import sys
 from ._demo import MODELS, run_demo
 
 
+def _versions():
+    """``skvae X (torch Y, skorch Z, scikit-learn W)``: what a bug report needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    libraries = ", ".join(f"{name} {installed(name)}" for name in ("torch", "skorch", "scikit-learn"))
+    return f"skvae {__version__} ({libraries}; Python {sys.version.split()[0]})"
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="skvae", description="skvae: autoencoders for scikit-learn.")
+    # raw: the version line is printed whole, not wrapped at the terminal's width
+    parser = argparse.ArgumentParser(prog="skvae", description="skvae: autoencoders for scikit-learn.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_versions(),
+                        help="print the versions of skvae and of the libraries it runs on, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo",

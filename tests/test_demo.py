@@ -35,3 +35,19 @@ def test_demo_of_the_new_models(model, name, extra, tmp_path, capsys):
     assert main(["demo", "--model", model, "--epochs", "2", "--quiet", "--out", str(tmp_path)]) == 0
     assert name in capsys.readouterr().out
     assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES | extra
+
+
+def test_version_names_skvae_and_the_libraries_it_runs_on(capsys):
+    import skorch
+    import sklearn
+    import torch
+
+    import skvae
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"skvae {skvae.__version__} (") and printed.count("\n") == 1  # one line
+    for name, module in (("torch", torch), ("skorch", skorch), ("scikit-learn", sklearn)):
+        assert f"{name} {module.__version__}" in printed
