@@ -7,7 +7,6 @@
 from numbers import Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
@@ -177,11 +176,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _split(self, X, random_state):
         """(training rows, calibration rows): the same rows twice when too few would be held out."""
-        n_calibration = int(self.calibration_fraction * _num_samples(X))
+        n_samples = _num_samples(X)
+        n_calibration = int(self.calibration_fraction * n_samples)
         if n_calibration < MIN_CALIBRATION_ROWS:
             return X, X
-        X = X if hasattr(X, "iloc") or sp.issparse(X) else np.asarray(X)
-        order = random_state.permutation(_num_samples(X))
+        order = random_state.permutation(n_samples)  # each side kept in X's order: a memmap reads forward
         return _safe_indexing(X, np.sort(order[n_calibration:])), _safe_indexing(X, np.sort(order[:n_calibration]))
 
     def _fit_around(self, estimator, X, seed):
