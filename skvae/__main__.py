@@ -22,11 +22,24 @@ def _versions():
     return f"skvae {__version__} ({libraries}; Python {sys.version.split()[0]})"
 
 
+class _PrintVersions(argparse.Action):
+    """``--version``, looked up only when asked for and printed whole.
+
+    argparse's own version action needs the text when the parser is built (a
+    metadata scan on every command) and wraps it at the terminal's width.
+    """
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(_versions())
+        parser.exit()
+
+
 def main(argv=None):
-    # raw: the version line is printed whole, not wrapped at the terminal's width
-    parser = argparse.ArgumentParser(prog="skvae", description="skvae: autoencoders for scikit-learn.",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=_versions(),
+    parser = argparse.ArgumentParser(prog="skvae", description="skvae: autoencoders for scikit-learn.")
+    parser.add_argument("--version", action=_PrintVersions,
                         help="print the versions of skvae and of the libraries it runs on, and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
