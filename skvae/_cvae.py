@@ -84,7 +84,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
             Training data, as for :meth:`VAETransformer.fit`.
         y : array-like of shape (n_samples,)
             Class labels: any that scikit-learn classifiers take (integers,
@@ -104,7 +104,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
         y : array-like of shape (n_samples,)
 
         Returns
@@ -124,7 +124,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
             A chunk of training data.
         y : array-like of shape (n_samples,)
             Its class labels.
@@ -276,7 +276,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
         n_importance : int, default=None
             Importance samples per row (see :meth:`VAETransformer.score_samples`).
@@ -287,8 +287,8 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         """
         X, bounded = self._scoring_input(X, n_importance)
         if y is not None:
-            classes = self._labels_for(y, len(X), "y")
-            scores = np.empty(len(X), np.float32)
+            classes = self._labels_for(y, X.shape[0], "y")
+            scores = np.empty(X.shape[0], np.float32)
             for index in np.unique(classes):
                 rows = classes == index
                 scores[rows] = self._bound_rows(X[rows], n_importance, bounded, y=self._one_hot(index))
@@ -305,7 +305,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
         n_importance : int, default=None
 

@@ -10,6 +10,7 @@ import math
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from ._distributed import shard
@@ -19,14 +20,15 @@ class TrainingRows:
     """The training rows as the module takes them, made float one batch at a time.
 
     Wraps the caller's array without copying it (a ``uint8`` array stays
-    ``uint8``, a memory-mapped one stays on disk); ``rows[idx]`` gathers rows
+    ``uint8``, a memory-mapped one stays on disk, a sparse one stays sparse
+    and on the host); ``rows[idx]`` gathers rows
     and returns them as a float32 tensor divided by ``scale`` and shaped
     ``(len, *shape)``. A subset (the training or validation rows) is a view
     through an index.
 
     Parameters
     ----------
-    values : ndarray or Tensor of shape (n_samples, n_features)
+    values : ndarray, Tensor or scipy sparse CSR matrix of shape (n_samples, n_features)
         The data, any real dtype.
     scale : float
         What each value is divided by (255 for ``uint8`` intensities).
@@ -50,17 +52,25 @@ class TrainingRows:
         self.rows = rows
 
     def __len__(self):
-        return len(self.values) if self.rows is None else len(self.rows)
+        return self.values.shape[0] if self.rows is None else len(self.rows)
+
+    @property
+    def sparse(self):
+        return sp.issparse(self.values)
 
     @property
     def device(self):
-        return self.values.device
+        return torch.device("cpu") if self.sparse else self.values.device
 
     def __getitem__(self, idx):
         """Rows ``idx`` (a slice or an index tensor) of this subset, as a float32 tensor."""
         if self.rows is not None:
             idx = self.rows[idx]
-        batch = self.values[idx].to(torch.float32)
+        if self.sparse:  # densified here, one batch at a time
+            batch = torch.from_numpy(self.values[idx.numpy() if torch.is_tensor(idx) else idx].toarray())
+        else:
+            batch = self.values[idx]
+        batch = batch.to(torch.float32)
         if self.scale != 1:
             batch = batch / self.scale
         return batch.reshape(len(batch), *self.shape)
@@ -75,6 +85,10 @@ class TrainingRows:
 
     def mean(self, batch_size=4096):
         """Mean row, shaped for the module, accumulated in float64 over batches."""
+        if self.sparse:  # summed where it is stored, never made dense
+            values = self.values if self.rows is None else self.values[self.rows.numpy()]
+            total = torch.from_numpy(np.asarray(values.sum(0, dtype=np.float64)).reshape(self.shape)) / self.scale
+            return (total / max(len(self), 1)).float()
         total = torch.zeros(self.shape, dtype=torch.float64, device=self.device)
         for batch in self.split(batch_size):
             total += batch.sum(0, dtype=torch.float64)
@@ -84,11 +98,16 @@ class TrainingRows:
         """Smallest and largest value, after scaling (None for no rows)."""
         if len(self) == 0:
             return None
-        values = self.values if self.rows is None else self.values[self.rows]
-        return values.min().item() / self.scale, values.max().item() / self.scale
+        values = self.values if self.rows is None else self.values[self.rows.numpy() if self.sparse else self.rows]
+        return float(values.min()) / self.scale, float(values.max()) / self.scale
 
     def to(self, device):
-        """These rows with their array on ``device``: float32 there, unless it is uint8."""
+        """These rows with their array on ``device``: float32 there, unless it is uint8.
+
+        Sparse rows stay on the host: each batch is made dense there and then moved.
+        """
+        if self.sparse:
+            return self
         values = self.values if self.rows is None else self.values[self.rows]
         dtype = torch.uint8 if values.dtype == torch.uint8 else torch.float32
         return TrainingRows(values.to(device, dtype), self.scale, self.shape)
@@ -209,11 +228,14 @@ def iter_batches(X, batch_size, device="cpu"):
     """Yield ``(slice, float32 tensor)`` for consecutive row batches of ``X``.
 
     Every tensor has exactly ``batch_size`` rows: the last batch is padded
-    (:func:`pad_rows`), and the slice says which of its rows are ``X``'s.
+    (:func:`pad_rows`), and the slice says which of its rows are ``X``'s. A
+    scipy sparse ``X`` is made dense one batch at a time.
     """
-    for start in range(0, len(X), batch_size):
-        rows = slice(start, min(start + batch_size, len(X)))
-        yield rows, as_float_tensor(pad_rows(X[rows], batch_size), device)
+    n_rows = X.shape[0]
+    for start in range(0, n_rows, batch_size):
+        rows = slice(start, min(start + batch_size, n_rows))
+        batch = X[rows].toarray() if sp.issparse(X) else X[rows]
+        yield rows, as_float_tensor(pad_rows(batch, batch_size), device)
 
 
 def apply_in_fixed_batches(func, X, batch_size=256):

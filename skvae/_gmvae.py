@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.base import ClusterMixin
 from sklearn.cluster import KMeans
-from sklearn.utils import check_random_state
+from sklearn.utils import ClassifierTags, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
@@ -379,7 +379,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
             Data shaped like the training data.
 
         Returns
@@ -391,12 +391,20 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         X = self._validate_input(X, reset=False)
         return self._predict_proba_rows(X).astype(_output_dtype(X), copy=False)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # predict_proba has one column per cluster. scikit-learn's checks read
+        # the number of columns to expect from classifier_tags for any estimator
+        # with predict_proba (here: more than two), without making it a classifier.
+        tags.classifier_tags = ClassifierTags(multi_class=True)
+        return tags
+
     def predict(self, X):
         """The likeliest cluster of each sample under the posterior.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
             Data shaped like the training data.
 
         Returns

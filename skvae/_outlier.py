@@ -7,6 +7,7 @@
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
@@ -22,6 +23,7 @@ from ._estimators import VAETransformer
 SCORES = ("density", "scaled_reconstruction", "reconstruction", "latent", "elbo")
 PRIOR_ROWS = 100
 MIN_CALIBRATION_ROWS = 200
+BATCH_ROWS = 4096  # a multiple of apply_in_fixed_batches' 256: scores do not depend on the batching
 
 
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
@@ -143,7 +145,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
             Training data, mostly normal.
         y : None
             Ignored.
@@ -158,7 +160,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         seed = random_state.randint(np.iinfo(np.int32).max)
         if self.random_state is not None and "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
-        train, calibration = self._split(X, random_state)
+        train, calibration = self._split(_indexable(X), random_state)
         interrupted = None
         with _unchanged_on_error(self):
             try:
@@ -191,28 +193,44 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             self.feature_names_in_ = estimator.feature_names_in_
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        codes, residuals = self._codes_and_residuals(X)
-        errors = self._pooled_squares(residuals)
+        codes, error_sums, n_rows = [], 0.0, 0
+        for _, batch_codes, residuals in self._batches(X):
+            codes.append(batch_codes)
+            error_sums = error_sums + self._pooled_squares(residuals).sum(0, dtype=np.float64)
+            n_rows += len(residuals)
+        codes = np.concatenate(codes)
         # Each feature's mean error, shrunk towards the overall mean as if 100
         # more rows had it: with a few hundred rows, the features that happen
         # to be reconstructed perfectly would otherwise get weights near infinity.
-        self.feature_error_ = (errors.sum(0) + PRIOR_ROWS * errors.mean()) / (len(errors) + PRIOR_ROWS) + 1e-12
+        self.feature_error_ = (error_sums + PRIOR_ROWS * error_sums.mean() / n_rows) / (n_rows + PRIOR_ROWS) + 1e-12
         n_mixture = max(1, min(10, len(codes) // 50))  # at least 50 codes per component
         self.latent_density_ = GaussianMixture(n_mixture, random_state=seed).fit(codes.astype(np.float64))
-        scores = self._scores(X, codes, residuals)
+        scores = self._score_rows(X)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100 * self.contamination))
 
-    def _codes_and_residuals(self, X):
-        """Codes and reconstruction residuals per feature, on the model's scale of the data."""
+    def _batches(self, X):
+        """``(rows, codes, residuals)`` for consecutive batches of X's rows.
+
+        Residuals are per feature, on the model's scale of the data. One batch
+        at a time keeps memory bounded by the batch, not by X: a sparse X is
+        made dense a batch at a time, and a memmap is read as batches need it.
+        """
         estimator = self.estimator_
-        codes = estimator.transform(X)
-        reconstructions = estimator.inverse_transform(codes)
-        rows = np.asarray(X).reshape(len(reconstructions), -1)
-        return codes, (rows - reconstructions) / estimator.input_scale_
+        X = _indexable(X)
+        n_samples = _num_samples(X)
+        for start in range(0, max(n_samples, 1), BATCH_ROWS):  # no rows: one empty batch, which fails validation
+            rows = _safe_indexing(X, slice(start, start + BATCH_ROWS))
+            codes = estimator.transform(rows)
+            reconstructions = estimator.inverse_transform(codes)
+            dense = rows.toarray() if sp.issparse(rows) else np.asarray(rows)
+            yield rows, codes, (dense.reshape(len(reconstructions), -1) - reconstructions) / estimator.input_scale_
+
+    def _score_rows(self, X):
+        return np.concatenate([self._scores(*batch) for batch in self._batches(X)])
 
     def _pooled_squares(self, residuals):
         """Squared residuals, averaged over 2x2 pixel blocks first for images of 16x16 or more.
@@ -237,6 +255,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             return scaled
         latent = apply_in_fixed_batches(self.latent_density_.score_samples, codes.astype(np.float64))
         return latent if self.anomaly_score == "latent" else scaled + latent
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def save(self, path, *, training_state=False):
         """Save the fitted detector to one file, loadable with :func:`skvae.load`.
@@ -263,21 +286,21 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
-        return self._scores(X, *self._codes_and_residuals(X))
+        return self._score_rows(X)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
 
         Returns
         -------
@@ -290,10 +313,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
+
+
+def _indexable(X):
+    """X in a form whose rows can be sliced: a sparse matrix of any format as CSR, an array-like as an array."""
+    if sp.issparse(X):
+        return X.tocsr()
+    return X if hasattr(X, "__getitem__") else np.asarray(X)

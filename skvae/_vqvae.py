@@ -264,7 +264,7 @@ class VQVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
 
         Returns
         -------
@@ -280,7 +280,7 @@ class VQVAETransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), or image array
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
         y : None
             Ignored.
 
