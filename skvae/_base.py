@@ -922,6 +922,56 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             X = pd.DataFrame(X, columns=self.feature_names_in_)
         return self._encode(self._validate_input(X, reset=False))[0]
 
+    def _has_factorised_prior(self):
+        return getattr(self._module_class, "kl_per_dimension", None) is not None
+
+    @available_if(_has_factorised_prior)
+    def kl_per_dimension(self, X):
+        """Mean KL divergence of each latent dimension from the prior, over X, in nats.
+
+        The VAE's counterpart of PCA's ``explained_variance_``: it says which
+        latent dimensions the model uses. A dimension whose KL is near 0 has
+        the prior as its posterior for every row (it is "collapsed"): it
+        carries nothing about X, :meth:`transform` gives it about 0 for every
+        row, and the decoder ignores it. The values sum to the mean KL term of
+        the ELBO. :func:`skvae.plotting.plot_kl_per_dimension` draws them.
+
+        Only for models whose prior factorises over dimensions (``N(0, I)``):
+        the VAE, beta-VAE and conditional VAE.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
+            Data shaped like the training data (the training data itself, or
+            held-out rows).
+
+        Returns
+        -------
+        kl : ndarray of shape (n_components,)
+            Mean ``KL(q(z_j | x) || N(0, 1))`` over the rows, per dimension.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from skvae import VAETransformer
+        >>> X = load_digits().data / 16
+        >>> vae = VAETransformer(n_components=8, max_epochs=10, random_state=0).fit(X)
+        >>> kl = vae.kl_per_dimension(X)
+        >>> kl.shape
+        (8,)
+        >>> active = kl > 0.01  # nats: the dimensions the model uses
+        >>> bool(kl.min() >= 0)
+        True
+        """
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+
+        def step(module, batch):
+            return (module.kl_per_dimension(*module.encode(batch)),)
+
+        (kl,) = self._run_batches(X, step)
+        return kl.mean(0, dtype=np.float64)
+
     def _latent_center_and_spread(self, dim):
         """Mean and standard deviation of one dimension of the prior (N(0, I) here)."""
         return 0.0, 1.0

@@ -321,6 +321,13 @@ class VariationalAutoencoder(Autoencoder):
         """``KL(N(mean, exp(logvar)) || N(0, I))`` per sample, shape (N,), in nats."""
         return gaussian_kl(mean, logvar)
 
+    def kl_per_dimension(self, mean, logvar):
+        """``KL(q(z_j | x) || N(0, 1))`` of each dimension j, shape (N, n_components), in nats.
+
+        The prior factorises over the dimensions, so these sum to :meth:`kl_divergence`.
+        """
+        return gaussian_kl_per_dimension(mean, logvar)
+
     def log_prior(self, z):
         """``log p(z)`` under N(0, I), in nats; ``z`` of shape (..., n_components) gives (...)."""
         return -0.5 * (z.pow(2) + _LOG_2PI).sum(-1)
@@ -358,6 +365,9 @@ class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
         self.prior_logits = nn.Parameter(torch.zeros(n_clusters))
         self.prior_means = nn.Parameter(torch.randn(n_clusters, n_components))
         self.prior_logvars = nn.Parameter(torch.zeros(n_clusters, n_components))
+
+    # a mixture prior does not factorise over the dimensions: there is no KL of one dimension
+    kl_per_dimension = None
 
     def cluster_log_joint(self, mean, logvar):
         """``log pi_c - KL(q(z | x) || N(mu_c, sigma_c^2))``, shape (N, n_clusters)."""
@@ -540,7 +550,12 @@ def gaussian_log_density(z, mean, logvar):
 
 def gaussian_kl(mean, logvar):
     """Per-sample ``KL(N(mean, exp(logvar)) || N(0, I))`` in nats, shape (N,)."""
-    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
+    return gaussian_kl_per_dimension(mean, logvar).sum(-1)
+
+
+def gaussian_kl_per_dimension(mean, logvar):
+    """``KL(N(mean_j, exp(logvar_j)) || N(0, 1))`` of each dimension, in nats, shaped like ``mean``."""
+    return 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
 def reparameterize(mean, logvar, eps=None):

@@ -21,6 +21,7 @@ __all__ = [
     "plot_latent_space",
     "plot_traversal",
     "plot_learning_curve",
+    "plot_kl_per_dimension",
 ]
 
 
@@ -388,4 +389,49 @@ def plot_learning_curve(estimator, *, ax=None):
     # outside the axes, so that it never hides the curves
     ax.legend(handles, labels, fontsize="small", loc="upper left", bbox_to_anchor=(1.15 if kl_ax else 1.02, 1))
     ax.set_title(f"{type(estimator).__name__}: learning curve")
+    return ax.figure
+
+
+def plot_kl_per_dimension(estimator, X, *, threshold=0.01, ax=None):
+    """Mean KL divergence of each latent dimension over X: which ones the model uses.
+
+    One bar per dimension, from :meth:`VAETransformer.kl_per_dimension`;
+    dimensions above ``threshold`` are active, the others (grey) are
+    collapsed onto the prior and carry nothing about X. Like a PCA scree
+    plot, it shows how many dimensions the data needs.
+
+    Parameters
+    ----------
+    estimator : fitted VAETransformer, BetaVAETransformer or ConditionalVAETransformer
+        A model whose prior factorises over dimensions.
+    X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
+        Data shaped like the training data.
+    threshold : float, default=0.01
+        KL in nats above which a dimension counts as active.
+    ax : matplotlib Axes, default=None
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    """
+    if not hasattr(estimator, "kl_per_dimension"):
+        raise ValueError(
+            f"{type(estimator).__name__} has no KL per latent dimension: that needs a prior that "
+            "factorises over dimensions (VAETransformer, BetaVAETransformer, ConditionalVAETransformer)."
+        )
+    kl = estimator.kl_per_dimension(X)
+    active = kl > threshold
+    created = ax is None
+    ax = _axes(ax, (max(4.0, 0.35 * len(kl) + 2), 3.5))
+    dims = np.arange(len(kl))
+    ax.bar(dims[active], kl[active], color="tab:blue", label=f"active (> {threshold:g} nats)")
+    ax.bar(dims[~active], kl[~active], color="tab:gray", label="collapsed onto the prior")
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8)
+    ax.set_xticks(dims)
+    ax.set_xlabel("latent dimension")
+    ax.set_ylabel("mean KL (nats per sample)")
+    ax.legend(fontsize="small")
+    ax.set_title(f"{type(estimator).__name__}: {int(active.sum())} of {len(kl)} latent dimensions active")
+    if created:  # a short figure: make room for the axis labels
+        ax.figure.tight_layout()
     return ax.figure

@@ -308,3 +308,26 @@ def test_cuda_without_gpu_says_what_to_do(digits):
         VAETransformer(device="cuda").fit(X)
     with pytest.raises(ValueError, match="is not a torch device"):
         VAETransformer(device="gpu0").fit(X)
+
+
+def test_kl_per_dimension_tells_the_used_dimensions_from_the_collapsed(digits):
+    X, _ = digits
+    used = VAETransformer(n_components=6, batch_size=32, **dict(FAST, max_epochs=30)).fit(X)
+    kl = used.kl_per_dimension(X)
+    mean, std = used.transform(X, return_std=True)
+    # the KL of the posteriors that transform returns, dimension by dimension
+    np.testing.assert_allclose(kl, (0.5 * (mean**2 + std**2 - 1 - 2 * np.log(std))).mean(0), rtol=1e-3, atol=1e-5)
+    assert kl.shape == (6,) and kl.max() > 0.1
+    # a KL weight far above 1 pushes every posterior onto the prior: no dimension carries anything
+    collapsed = BetaVAETransformer(beta=100.0, n_components=6, **FAST).fit(X)
+    assert (collapsed.kl_per_dimension(X) < 0.01).all()
+    codes, spread = collapsed.transform(X, return_std=True)
+    assert np.abs(codes).max() < 0.25 and spread.min() > 0.9  # every posterior is about N(0, 1)
+
+
+def test_kl_per_dimension_exists_only_for_a_factorised_prior():
+    from skvae import ConditionalVAETransformer, GaussianMixtureVAE, VQVAETransformer
+
+    assert hasattr(VAETransformer(), "kl_per_dimension") and hasattr(ConditionalVAETransformer(), "kl_per_dimension")
+    for model in (AutoencoderTransformer(), VQVAETransformer(), GaussianMixtureVAE()):
+        assert not hasattr(model, "kl_per_dimension")

@@ -159,3 +159,17 @@ def test_latent_helpers_check_their_arguments(vae, digits):
         vae.interpolate(X[0], X[1], n_steps=1)
     with pytest.raises(ValueError, match="x_start must be one sample of 64 values, got 10"):
         vae.interpolate(np.zeros(10), X[1])
+
+
+def test_kl_per_dimension_bars_mark_the_active_dimensions(vae, ae, digits):
+    X, _ = digits
+    kl = vae.kl_per_dimension(X)
+    fig = plotting.plot_kl_per_dimension(vae, X, threshold=np.median(kl))
+    bars = fig.axes[0].patches
+    assert len(bars) == vae.n_components
+    heights = sorted(bar.get_height() for bar in bars)
+    np.testing.assert_allclose(heights, np.sort(kl), rtol=1e-6)
+    n_active = int((kl > np.median(kl)).sum())
+    assert f"{n_active} of {vae.n_components} latent dimensions active" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="no KL per latent dimension"):
+        plotting.plot_kl_per_dimension(ae, X)
