@@ -26,6 +26,7 @@ from sklearn.base import (
 )
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
@@ -724,12 +725,17 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             Posterior means; deterministic.
         Z_std : ndarray of shape (n_samples, n_components)
             Posterior standard deviations, only if ``return_std`` is True.
+            Under ``set_output(transform="pandas")`` (or ``"polars"``) both
+            are data frames, with the same columns and index.
         """
         check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        dtype = _output_dtype(X)
-        codes = [c.astype(dtype, copy=False) for c in self._encode(X, return_std=return_std)]
-        return tuple(codes) if return_std else codes[0]
+        rows = self._validate_input(X, reset=False)
+        dtype = _output_dtype(rows)
+        codes = [c.astype(dtype, copy=False) for c in self._encode(rows, return_std=return_std)]
+        if not return_std:
+            return codes[0]
+        # scikit-learn's set_output wraps only the first of the outputs: the second is wrapped here
+        return codes[0], _wrap_data_with_container("transform", codes[1], X, self)
 
     def inverse_transform(self, X):
         """Decode latent codes back to data space.

@@ -235,6 +235,12 @@ def test_pandas_in_and_out(digits):
     assert list(codes.columns) == ["vaetransformer0", "vaetransformer1", "vaetransformer2"]
     assert codes.index.equals(frame.index)
     assert list(model.feature_names_in_) == list(frame.columns)
+    # the standard deviations come as a frame too, aligned with the means: a sampled code is a frame sum
+    means, stds = model.transform(frame, return_std=True)
+    assert isinstance(stds, pd.DataFrame)
+    assert stds.columns.equals(means.columns) and stds.index.equals(frame.index)
+    np.testing.assert_array_equal(stds.to_numpy(), model.set_output(transform="default").transform(frame, return_std=True)[1])
+    assert ((stds > 0) & (stds <= 10)).all().all()
 
 
 @pytest.mark.parametrize(
