@@ -1,5 +1,8 @@
 # The two commands of the README: `make demo` (the main job) and `make test`.
-# Both create .venv and install skvae into it on first use.
+# Both create .venv and install skvae into it on first use. `make docs` builds
+# the documentation site into docs/_build/html (offline; any warning fails it),
+# running the examples of the gallery; `make docs-noplot` builds it without
+# running them (what CI does).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,8 +15,10 @@ TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.skvae-installed
+DOCS_STAMP := $(VENV)/.skvae-docs-installed
+SPHINX := $(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
-.PHONY: demo test install clean
+.PHONY: demo test install docs docs-noplot clean
 
 demo: $(STAMP)
 	$(BIN)/python -m skvae demo
@@ -23,6 +28,16 @@ test: $(STAMP)
 
 install: $(STAMP)
 
+docs: $(DOCS_STAMP)
+	$(SPHINX)
+
+docs-noplot: $(DOCS_STAMP)
+	SKVAE_DOCS_NOPLOT=1 $(SPHINX)
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -e ".[docs]"
+	touch $@
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch" 2>/dev/null || \
@@ -31,4 +46,4 @@ $(STAMP): pyproject.toml
 	touch $@
 
 clean:
-	rm -rf $(VENV) skvae-demo
+	rm -rf $(VENV) skvae-demo docs/_build docs/api/generated docs/auto_examples

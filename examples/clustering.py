@@ -1,24 +1,25 @@
-"""Clustering the digits (and Fashion-MNIST, when installed) with GaussianMixtureVAE.
+"""
+Clustering with GaussianMixtureVAE
+==================================
 
-Next to KMeans on raw pixels and on UMAP codes; writes the per-cluster samples
-figure to clustering_samples.png (a row of generated images per cluster).
+The digits (and Fashion-MNIST, when installed) clustered by a VAE with a
+mixture prior, next to KMeans on raw pixels and on UMAP codes, then a row of
+generated images per cluster.
 
     python examples/clustering.py
 """
 
 import warnings
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import umap
+from sklearn.cluster import KMeans
+from sklearn.metrics import adjusted_rand_score
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-import umap  # noqa: E402
-from sklearn.cluster import KMeans  # noqa: E402
-from sklearn.metrics import adjusted_rand_score  # noqa: E402
-
-from skvae import GaussianMixtureVAE  # noqa: E402
-from skvae.datasets import load_digits_images, load_mnist_like  # noqa: E402
-from skvae.plotting import plot_cluster_samples  # noqa: E402
+from skvae import GaussianMixtureVAE
+from skvae.datasets import load_digits_images, load_mnist_like
+from skvae.plotting import plot_cluster_samples
 
 data = {}
 images, y = load_digits_images()
@@ -43,5 +44,9 @@ for name, (images, y) in data.items():
           f"KMeans on UMAP-10 {adjusted_rand_score(y, kmeans_umap):.3f}  "
           f"GaussianMixtureVAE {adjusted_rand_score(y, labels):.3f}")
     if name == "digits":
-        plot_cluster_samples(model, n_per_cluster=12, random_state=0).savefig("clustering_samples.png", dpi=120)
-        print("wrote clustering_samples.png")
+        digits_model = model
+
+# %%
+# Each row: new digits drawn from one component of the mixture prior.
+plot_cluster_samples(digits_model, n_per_cluster=12, random_state=0)
+plt.show()

@@ -1,4 +1,8 @@
-"""skvae on a Dask cluster: grid search, incremental training and batched inference.
+"""
+skvae on a Dask cluster
+=======================
+
+Grid search, incremental training and batched inference on a Dask cluster.
 
     python examples/dask_scaling.py                  # starts a LocalCluster of 2 workers
     python examples/dask_scaling.py --scheduler tcp://host:8786   # or joins your cluster
@@ -35,7 +39,7 @@ from skvae import VAETransformer
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--scheduler", help="address of a running Dask scheduler (default: a LocalCluster)")
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers")
     args = parser.parse_args(argv)

@@ -1,4 +1,8 @@
-"""Autoencoder codes as features for a classifier, tuned by GridSearchCV.
+"""
+VAE codes as features, tuned by GridSearchCV
+============================================
+
+Autoencoder codes as features for a classifier, tuned by GridSearchCV.
 
 The latent dimension is chosen by the downstream classifier's accuracy in
 cross-validation, exactly as for PCA; inverse_transform maps codes back to

@@ -1,4 +1,8 @@
-"""Train one VAE over several processes with PyTorch DistributedDataParallel.
+"""
+Training over several processes with DDP
+========================================
+
+Train one VAE over several processes with PyTorch DistributedDataParallel.
 
 Launch it the standard way; every process runs this whole script::
 
@@ -42,7 +46,7 @@ def load_data(fashion):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[1])
     parser.add_argument("--fashion", action="store_true", help="Fashion-MNIST instead of the digits")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", default="skvae-distributed", help="folder for the model (rank 0 writes it)")

@@ -1,4 +1,6 @@
-"""Latent traversals of a beta-VAE against a plain VAE.
+"""
+Latent traversals of a beta-VAE against a plain VAE
+===================================================
 
 A beta-VAE (KL weight beta > 1) is pushed towards codes whose dimensions
 vary independently; a traversal sets one latent dimension at a time to
@@ -8,40 +10,37 @@ broader change of shape; the plain VAE uses all five. The digits are
 binarised: 1,797 grey 8x8 images give a Bernoulli likelihood too little to
 gain from a code, and beta=4 switches the code off altogether (KL near 0).
 
-    python examples/plot_beta_vae_traversal.py --out figures/
+Run it as ``python examples/plot_beta_vae_traversal.py``.
 """
 
-import argparse
-from pathlib import Path
+import matplotlib.pyplot as plt
 
-import matplotlib
+from skvae import BetaVAETransformer, VAETransformer, plotting
+from skvae.datasets import load_digits_images
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+images, _ = load_digits_images()
+binary = (images > 0.4).astype("float32")
+models = {
+    "VAE": VAETransformer(n_components=5, max_epochs=200, random_state=0),
+    "beta-VAE, beta=2": BetaVAETransformer(n_components=5, beta=2.0, max_epochs=200, random_state=0),
+}
+for name, model in models.items():
+    model.fit(binary)
+    kl = model.history_[-1, "train_kl_loss"]
+    print(f"{name}: ELBO {model.score(binary):.2f} nats, KL {kl:.2f} nats per digit")
 
-from skvae import BetaVAETransformer, VAETransformer, plotting  # noqa: E402
-from skvae.datasets import load_digits_images  # noqa: E402
+# %%
+# One latent dimension per row, from -3 to 3, the others held at the digit's code.
+for name, model in models.items():
+    fig = plotting.plot_traversal(model, binary[0])
+    fig.axes[0].set_title(f"{name}: one latent dimension per row, -3 to 3")
 
-
-def main(out):
-    out.mkdir(parents=True, exist_ok=True)
-    images, _ = load_digits_images()
-    binary = (images > 0.4).astype("float32")
-    for name, model in {
-        "vae": VAETransformer(n_components=5, max_epochs=200, random_state=0),
-        "beta_vae": BetaVAETransformer(n_components=5, beta=2.0, max_epochs=200, random_state=0),
-    }.items():
-        model.fit(binary)
-        kl = model.history_[-1, "train_kl_loss"]
-        print(f"{name}: ELBO {model.score(binary):.2f} nats, KL {kl:.2f} nats per digit")
-        fig = plotting.plot_traversal(model, binary[0])
-        fig.axes[0].set_title(f"{name}: one latent dimension per row, -3 to 3")
-        fig.savefig(out / f"traversal_{name}.png", dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        print(f"wrote {out}/traversal_{name}.png")
-
-
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("examples-output"))
-    main(parser.parse_args().out)
+# %%
+# Which dimensions each model uses: the KL of each from the prior (a flat
+# traversal row is a dimension with a KL near 0).
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
+for ax, (name, model) in zip(axes, models.items()):
+    plotting.plot_kl_per_dimension(model, binary, ax=ax)
+    ax.set_title(name)
+fig.tight_layout()
+plt.show()

@@ -33,6 +33,7 @@ from skorch.callbacks import EarlyStopping
 from skorch.history import History
 
 from ._data import TrainingRows, iter_batches
+from ._doc_links import DocLinkMixin
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._images import images_to_rows, resolve_image_shape, rows_to_images
 from ._losses import (
@@ -73,7 +74,7 @@ _SCORE_ROWS = 16
 OUT_OF_RANGE_NATS = 100.0
 
 
-class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseAutoencoder(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Base class of the skvae estimators; not for direct use."""
 
     # The torch module of the model: it owns the posterior, the prior and the
@@ -747,7 +748,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             The decoder's mean, as rows on the training data's scale:
             probabilities for ``reconstruction_loss_ == "bce"`` (times 255 for
             uint8 training data). :meth:`as_images` shapes them into images.
@@ -786,7 +787,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Rows on the training data's scale, e.g. from
             :meth:`inverse_transform` or :meth:`sample`.
         channels_last : bool, default=True
@@ -830,7 +831,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_), float32
+        X_new : ndarray of shape (n_samples, n_features), float32
             :meth:`as_images` shapes them into images.
         """
         _check_n_samples(self, n_samples)
@@ -858,7 +859,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        X_path : ndarray of shape (n_steps, n_features_in_)
+        X_path : ndarray of shape (n_steps, n_features)
             Rows in data space; the first and last are the reconstructions of
             ``x_start`` and ``x_end``.
         """
@@ -890,7 +891,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
         Returns
         -------
-        X_traversal : ndarray of shape (len(values), n_features_in_)
+        X_traversal : ndarray of shape (len(values), n_features)
             Rows in data space.
         """
         check_is_fitted(self)

@@ -223,7 +223,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             Rows on the training data's scale; :meth:`as_images` shapes them.
         """
         Z = self._check_codes(X)
@@ -253,7 +253,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_), float32
+        X_new : ndarray of shape (n_samples, n_features), float32
         """
         _check_n_samples(self, n_samples)
         rng = check_random_state(random_state)

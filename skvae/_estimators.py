@@ -172,10 +172,10 @@ _ATTRIBUTES = """\
         on the way in and multiplied back on the way out), else 1.0.
 
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
+        Number of features seen during ``fit``.
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`. Defined only when `X`
+        Names of features seen during ``fit``. Defined only when `X`
         has feature names that are all strings."""
 
 _SEE_ALSO = """\

@@ -445,7 +445,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_), float32
+        X_new : ndarray of shape (n_samples, n_features), float32
             :meth:`as_images` shapes them into images.
         """
         _check_n_samples(self, n_samples)

@@ -18,6 +18,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ._base import _unchanged_on_error
 from ._data import apply_in_fixed_batches
+from ._doc_links import DocLinkMixin
 from ._estimators import VAETransformer
 
 SCORES = ("density", "scaled_reconstruction", "reconstruction", "latent", "elbo")
@@ -26,7 +27,7 @@ MIN_CALIBRATION_ROWS = 200
 BATCH_ROWS = 4096  # a multiple of apply_in_fixed_batches' 256: scores do not depend on the batching
 
 
-class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
+class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     """Outlier detection with an autoencoder, like ``IsolationForest``.
 
     The autoencoder is trained on data assumed to be mostly normal; new rows
@@ -92,7 +93,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     estimator_ : fitted skvae estimator
     offset_ : float
         ``decision_function = score_samples - offset_``.
-    feature_error_ : ndarray of shape (n_features_in_,) or (n_blocks,)
+    feature_error_ : ndarray of shape (n_features,) or (n_blocks,)
         Mean squared reconstruction error of each feature (of each 2x2 block
         for images of 16x16 or more) on the calibration rows, shrunk towards the
         mean over all features as if 100 more rows had it; for the scaled

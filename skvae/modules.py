@@ -24,6 +24,7 @@ __all__ = [
     "ConditionalVariationalAutoencoder",
     "VectorQuantizedAutoencoder",
     "gaussian_kl",
+    "gaussian_kl_per_dimension",
     "gaussian_log_density",
     "auto_conv_channels",
 ]

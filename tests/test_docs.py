@@ -1,0 +1,44 @@
+"""The notebook repr links each estimator and parameter to its page of the documentation site."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+import skvae
+from skvae._doc_links import DOCS_URL, DocLinkMixin
+
+ROOT = Path(__file__).resolve().parents[1]
+ESTIMATORS = [
+    skvae.AutoencoderTransformer(),
+    skvae.VAETransformer(n_components=4),
+    skvae.BetaVAETransformer(),
+    skvae.ConditionalVAETransformer(),
+    skvae.GaussianMixtureVAE(),
+    skvae.VQVAETransformer(),
+    skvae.AutoencoderOutlierDetector(),
+]
+
+
+def api_page(estimator):
+    return f"{DOCS_URL}api/generated/skvae.{type(estimator).__name__}.html"
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda estimator: type(estimator).__name__)
+def test_html_repr_links_every_parameter_to_its_entry_on_the_api_page(estimator):
+    links = set(re.findall(r'href="([^"]+)"', estimator._repr_html_()))
+    page = api_page(estimator)
+    assert page in links  # the "?" icon
+    for name in estimator.get_params(deep=False):
+        # a text fragment that jumps to the parameter's "name : type" line of the page
+        assert any(link.startswith(f"{page}#:~:text={name},-") for link in links), name
+
+
+def test_the_pages_the_repr_links_to_are_the_ones_the_site_builds():
+    api = (ROOT / "docs" / "api.rst").read_text()
+    # autosummary writes a page per name listed, named module.name.html, into its toctree folder
+    folder = DocLinkMixin._doc_link_template.removeprefix(DOCS_URL).rsplit("/", 1)[0] + "/"
+    assert folder in set(re.findall(r":toctree: (\S+)", api))
+    estimators_section = api.split(".. currentmodule:: skvae\n", 1)[1].split(".. currentmodule::", 1)[0]
+    listed = set(re.findall(r"^   (\w+)$", estimators_section, flags=re.MULTILINE))
+    assert set(skvae.__all__) <= listed
