@@ -129,6 +129,8 @@ def write_figures(estimator, X_test, y_test, out, random_state=0):
     }
     if hasattr(estimator, "classes_"):
         figures["class_samples"] = lambda: plotting.plot_class_samples(estimator, random_state=random_state)
+    if hasattr(estimator, "kl_per_dimension"):  # a prior that factorises over the dimensions
+        figures["kl_per_dimension"] = lambda: plotting.plot_kl_per_dimension(estimator, X_test)
     if estimator.n_components == 2:
         figures["latent_manifold"] = lambda: plotting.plot_latent_manifold(estimator)
     written = []

@@ -14,7 +14,7 @@ def test_demo_prints_metrics_and_writes_every_figure(tmp_path, capsys):
     printed = capsys.readouterr().out
     for metric in ("test ELBO", "reconstruction MSE", "KMeans-on-codes ARI"):
         assert metric in printed
-    assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES
+    assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES | {"kl_per_dimension"}
     for path in tmp_path.glob("*.png"):
         with Image.open(path) as image:
             assert image.size[0] > 100 and image.size[1] > 50
@@ -29,7 +29,7 @@ def test_demo_on_a_missing_data_set_says_so(tmp_path, monkeypatch, capsys):
     assert "fashion-mnist was not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("model", "name", "extra"), [("cvae", "ConditionalVAETransformer", {"class_samples"}),
+@pytest.mark.parametrize(("model", "name", "extra"), [("cvae", "ConditionalVAETransformer", {"class_samples", "kl_per_dimension"}),
                                                       ("vq-vae", "VQVAETransformer", set())])
 def test_demo_of_the_new_models(model, name, extra, tmp_path, capsys):
     assert main(["demo", "--model", model, "--epochs", "2", "--quiet", "--out", str(tmp_path)]) == 0
