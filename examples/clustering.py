@@ -48,5 +48,5 @@ for name, (images, y) in data.items():
 
 # %%
 # Each row: new digits drawn from one component of the mixture prior.
-plot_cluster_samples(digits_model, n_per_cluster=12, random_state=0)
+fig = plot_cluster_samples(digits_model, n_per_cluster=12, random_state=0)
 plt.show()

@@ -26,22 +26,22 @@ print(f"test ELBO: {vae.score(X_test):.2f} nats per digit")
 # %%
 # The decoder's mean over a grid of the 2-D latent space, at the quantiles of
 # the prior: neighbouring codes decode to similar digits.
-plotting.plot_latent_manifold(vae, n_per_side=20)
+fig = plotting.plot_latent_manifold(vae, n_per_side=20)
 
 # %%
 # Held-out digits (top) and their reconstructions (bottom).
-plotting.plot_reconstructions(vae, X_test, n_images=12)
+fig = plotting.plot_reconstructions(vae, X_test, n_images=12)
 
 # %%
 # New digits: codes drawn from the prior ``N(0, I)``, decoded.
-plotting.plot_samples(vae, n_samples=64, random_state=0)
+fig = plotting.plot_samples(vae, n_samples=64, random_state=0)
 
 # %%
 # From a 7 to a 1 along a great circle of the latent space (``method="spherical"``).
 seven, one = X_test[y_test == 7][0], X_test[y_test == 1][0]
-plotting.plot_interpolation(vae, seven, one, n_steps=12, method="spherical")
+fig = plotting.plot_interpolation(vae, seven, one, n_steps=12, method="spherical")
 
 # %%
 # The loss (negative ELBO) per epoch, its reconstruction part and its KL part.
-plotting.plot_learning_curve(vae)
+fig = plotting.plot_learning_curve(vae)
 plt.show()

@@ -28,7 +28,7 @@ print(f"{(kl > 0.01).sum()} of 16 latent dimensions active; KL per digit {kl.sum
 
 # %%
 # The KL of each latent dimension, active ones in blue.
-plot_kl_per_dimension(vae, X)
+fig = plot_kl_per_dimension(vae, X)
 
 # %%
 # The same question asked of PCA: the share of variance of each component.
