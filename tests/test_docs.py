@@ -1,6 +1,7 @@
 """The notebook repr links each estimator and parameter to its page of the documentation site."""
 
 import re
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,20 @@ def test_the_pages_the_repr_links_to_are_the_ones_the_site_builds():
     estimators_section = api.split(".. currentmodule:: skvae\n", 1)[1].split(".. currentmodule::", 1)[0]
     listed = set(re.findall(r"^   (\w+)$", estimators_section, flags=re.MULTILINE))
     assert set(skvae.__all__) <= listed
+
+
+@pytest.mark.parametrize("page", ["index.rst", "user_guide/images.rst", "user_guide/inspecting.rst"])
+def test_code_on_the_site_runs_as_written(page):
+    # the README's blocks, which the user guide includes, run in test_readme
+    text = (ROOT / "docs" / page).read_text()
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", text)
+    assert blocks, f"{page} has no python code block"
+    namespace = {}
+    for block in blocks:
+        exec(compile(textwrap.dedent(block), page, "exec"), namespace)
+    results = {
+        "index.rst": lambda: namespace["codes"].shape == (1797, 8) and namespace["new"].shape == (16, 64),
+        "user_guide/images.rst": lambda: namespace["new_digits"].shape == (16, 8, 8),
+        "user_guide/inspecting.rst": lambda: namespace["kl"].shape == (16,) and 0 < namespace["active"].sum() < 16,
+    }
+    assert results[page]()

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+import numpy as np
 from sklearn.metrics import roc_auc_score
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -31,6 +32,7 @@ def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     assert namespace["vae"].n_iter_ == 40 and namespace["resumed"].n_iter_ == 20
     assert (tmp_path / "vae.skvae").is_file() and (tmp_path / "run.skvae").is_file()
     assert namespace["streamed"].input_scale_ == 255 and namespace["chunked"].n_iter_ == 20
+    assert namespace["sparse_codes"].shape == (1797, 8) and np.isfinite(namespace["sparse_codes"]).all()
     assert namespace["on_cluster"].best_params_["n_components"] in (2, 8)
     assert namespace["incremental"].estimator_.n_iter_ == 3
     assert namespace["dask_codes"].shape == (1797, namespace["on_cluster"].best_params_["n_components"])
