@@ -424,8 +424,10 @@ def plot_kl_per_dimension(estimator, X, *, threshold=0.01, ax=None):
     created = ax is None
     ax = _axes(ax, (max(4.0, 0.35 * len(kl) + 2), 3.5))
     dims = np.arange(len(kl))
-    ax.bar(dims[active], kl[active], color="tab:blue", label=f"active (> {threshold:g} nats)")
-    ax.bar(dims[~active], kl[~active], color="tab:gray", label="collapsed onto the prior")
+    groups = [(active, "tab:blue", f"active (> {threshold:g} nats)"), (~active, "tab:gray", "collapsed onto the prior")]
+    for rows, colour, label in groups:
+        if rows.any():  # an empty group would still put its label, in the wrong colour, in the legend
+            ax.bar(dims[rows], kl[rows], color=colour, label=label)
     ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8)
     ax.set_xticks(dims)
     ax.set_xlabel("latent dimension")

@@ -171,5 +171,9 @@ def test_kl_per_dimension_bars_mark_the_active_dimensions(vae, ae, digits):
     np.testing.assert_allclose(heights, np.sort(kl), rtol=1e-6)
     n_active = int((kl > np.median(kl)).sum())
     assert f"{n_active} of {vae.n_components} latent dimensions active" in fig.axes[0].get_title()
+    legend = [text.get_text() for text in fig.axes[0].get_legend().get_texts()]
+    assert legend == [f"active (> {np.median(kl):g} nats)", "collapsed onto the prior"]
+    everything_active = plotting.plot_kl_per_dimension(vae, X, threshold=0)
+    assert [text.get_text() for text in everything_active.axes[0].get_legend().get_texts()] == ["active (> 0 nats)"]
     with pytest.raises(ValueError, match="no KL per latent dimension"):
         plotting.plot_kl_per_dimension(ae, X)
