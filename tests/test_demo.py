@@ -29,7 +29,8 @@ def test_demo_on_a_missing_data_set_says_so(tmp_path, monkeypatch, capsys):
     assert "fashion-mnist was not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("model", "name", "extra"), [("cvae", "ConditionalVAETransformer", {"class_samples", "kl_per_dimension"}),
+@pytest.mark.parametrize(("model", "name", "extra"), [("cvae", "ConditionalVAETransformer",
+                                                       {"class_samples", "kl_per_dimension"}),
                                                       ("vq-vae", "VQVAETransformer", set())])
 def test_demo_of_the_new_models(model, name, extra, tmp_path, capsys):
     assert main(["demo", "--model", model, "--epochs", "2", "--quiet", "--out", str(tmp_path)]) == 0

@@ -239,7 +239,8 @@ def test_pandas_in_and_out(digits):
     means, stds = model.transform(frame, return_std=True)
     assert isinstance(stds, pd.DataFrame)
     assert stds.columns.equals(means.columns) and stds.index.equals(frame.index)
-    np.testing.assert_array_equal(stds.to_numpy(), model.set_output(transform="default").transform(frame, return_std=True)[1])
+    as_arrays = model.set_output(transform="default").transform(frame, return_std=True)
+    np.testing.assert_array_equal(stds.to_numpy(), as_arrays[1])
     assert ((stds > 0) & (stds <= 10)).all().all()
 
 
