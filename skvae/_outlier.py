@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.mixture import GaussianMixture
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
@@ -161,7 +161,8 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         seed = random_state.randint(np.iinfo(np.int32).max)
         if self.random_state is not None and "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
-        train, calibration = self._split(_indexable(X), random_state)
+        (X,) = indexable(X)  # rows can be sliced: a sparse matrix of any format becomes CSR
+        train, calibration = self._split(X, random_state)
         interrupted = None
         with _unchanged_on_error(self):
             try:
@@ -200,6 +201,8 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
             error_sums = error_sums + self._pooled_squares(residuals).sum(0, dtype=np.float64)
             n_rows += len(residuals)
         codes = np.concatenate(codes)
+        # The scores need feature_error_ and the mixture, so they take a second pass over the
+        # calibration rows: keeping every residual instead would unbind memory from the batch size.
         # Each feature's mean error, shrunk towards the overall mean as if 100
         # more rows had it: with a few hundred rows, the features that happen
         # to be reconstructed perfectly would otherwise get weights near infinity.
@@ -221,7 +224,7 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         made dense a batch at a time, and a memmap is read as batches need it.
         """
         estimator = self.estimator_
-        X = _indexable(X)
+        (X,) = indexable(X)
         n_samples = _num_samples(X)
         for start in range(0, max(n_samples, 1), BATCH_ROWS):  # no rows: one empty batch, which fails validation
             rows = _safe_indexing(X, slice(start, start + BATCH_ROWS))
@@ -321,10 +324,3 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         labels : ndarray of shape (n_samples,)
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
-
-
-def _indexable(X):
-    """X in a form whose rows can be sliced: a sparse matrix of any format as CSR, an array-like as an array."""
-    if sp.issparse(X):
-        return X.tocsr()
-    return X if hasattr(X, "__getitem__") else np.asarray(X)

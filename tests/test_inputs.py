@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import MinMaxScaler
 
@@ -185,11 +187,11 @@ def test_bad_input_names_the_problem(models, X, message):
 @pytest.mark.parametrize("model_class", [VAETransformer, AutoencoderOutlierDetector])
 def test_sparse_rows_give_the_dense_array_result(model_class):
     X = load_digits().data[:300] / 16  # 50% zeros, as one-hot or TF-IDF rows have more of
-    fitted = [
-        model_class(**SMALL) if model_class is VAETransformer else model_class(VAETransformer(**SMALL), random_state=0)
-        for _ in range(2)
-    ]
-    dense, sparse = fitted[0].fit(X), fitted[1].fit(sp.csr_matrix(X))
+    if model_class is VAETransformer:
+        model = VAETransformer(**SMALL)
+    else:
+        model = AutoencoderOutlierDetector(VAETransformer(**SMALL), random_state=0)
+    dense, sparse = clone(model).fit(X), clone(model).fit(sp.csr_matrix(X))
     # the same model (trained on the same float32 batches); inference batches differ in size, and so
     # float32's rounding
     for matrix in (sp.csr_matrix(X), sp.coo_array(X), sp.csc_matrix(X)):
@@ -200,8 +202,6 @@ def test_sparse_rows_give_the_dense_array_result(model_class):
 
 
 def test_sparse_rows_are_made_dense_one_batch_at_a_time():
-    import tracemalloc
-
     # 20,000 rows of 1,000 features at 1% density: 2.4 MB sparse, 160 MB dense in float64
     X = sp.random(20_000, 1_000, density=0.01, format="csr", random_state=0, dtype=np.float64)
     vae = VAETransformer(n_components=2, hidden_layer_sizes=(8,), max_epochs=1, batch_size=256, random_state=0)
