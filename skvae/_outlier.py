@@ -240,8 +240,8 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         with _torch_random_state(seed):
             return fit_transformation_net(
                 X, shape, estimator.input_scale_, max_epochs=TRANSFORMATION_EPOCHS,
-                batch_size=params.get("batch_size", 128), device=next(estimator.net_.module_.parameters()).device, seed=seed,
-                verbose=params.get("verbose", 0),
+                batch_size=params.get("batch_size", 128), device=next(estimator.net_.module_.parameters()).device,
+                seed=seed, verbose=params.get("verbose", 0),
             )
 
     def _split(self, X, random_state):
@@ -275,14 +275,18 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         self.feature_error_ = (error_sums + PRIOR_ROWS * error_sums.mean() / n_rows) / (n_rows + PRIOR_ROWS) + 1e-12
         n_mixture = max(1, min(10, len(codes) // 50))  # at least 50 codes per component
         self.latent_density_ = GaussianMixture(n_mixture, random_state=seed).fit(codes.astype(np.float64))
+        scores = None
         if self.transformation_net_ is not None:
             parts = np.concatenate([self._parts(*batch) for batch in self._batches(X)])
             q1, median, q3 = np.percentile(parts, [25, 50, 75], axis=0)
             self.combined_center_, self.combined_scale_ = median, q3 - q1 + 1e-12
+            if self._score_name == "combined":  # the calibration scores are these parts combined: no third pass
+                scores = self._combine(parts)
         else:
             for name in ("combined_center_", "combined_scale_"):  # from an earlier fit on images
                 vars(self).pop(name, None)
-        scores = self._score_rows(X)
+        if scores is None:
+            scores = self._score_rows(X)
         if self.contamination == "auto":
             q1, q3 = np.percentile(scores, [25, 75])
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
@@ -331,7 +335,7 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     def _scores(self, X, codes, residuals):
         name = self._score_name
         if name == "combined":
-            return ((self._parts(X, codes, residuals) - self.combined_center_) / self.combined_scale_).sum(1)
+            return self._combine(self._parts(X, codes, residuals))
         if name == "transformations":
             return self._transformation_scores(X)
         if name == "elbo":
@@ -355,6 +359,9 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         density = self._scaled_reconstruction(residuals) + self._latent(codes)
         return np.column_stack([density, self._transformation_scores(X)])
 
+    def _combine(self, parts):
+        return ((parts - self.combined_center_) / self.combined_scale_).sum(1)
+
     def _transformation_scores(self, X):
         if getattr(self, "transformation_net_", None) is None:
             raise ValueError(
@@ -370,7 +377,9 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
 
     def _saved_state(self, training_state):
         """The fitted attributes for :func:`skvae.save`, the transformation classifier as its weights."""
-        state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
+        from ._serialization import fitted_attributes
+
+        state = fitted_attributes(self)
         net = state.get("transformation_net_")
         if net is not None:
             state["transformation_net_"] = {

@@ -183,7 +183,7 @@ def _encode(value, path, tensors, training_state):
             state = (
                 value._saved_state(training_state)
                 if hasattr(value, "_saved_state")
-                else {k: v for k, v in vars(value).items() if k.endswith("_") and not k.startswith("_")}
+                else fitted_attributes(value)
             )
             encoded["state"] = _encode(state, path, tensors, training_state)
         return encoded
@@ -192,6 +192,11 @@ def _encode(value, path, tensors, training_state):
         "Set that parameter to a value made of numbers, strings, arrays, classes or "
         "estimators, or keep the model with pickle/joblib instead."
     )
+
+
+def fitted_attributes(estimator):
+    """The public attributes ending in an underscore: what a fitted scikit-learn estimator learned."""
+    return {k: v for k, v in vars(estimator).items() if k.endswith("_") and not k.startswith("_")}
 
 
 def can_save(value):
