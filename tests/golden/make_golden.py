@@ -1,0 +1,105 @@
+"""Write the golden model files and their outputs: files as skvae writes them, kept to check that later skvae loads them.
+
+Run from the repository root with the skvae to freeze: ``python tests/golden/make_golden.py``.
+Each model is small (2 epochs on 200 digits) and saved with its training state,
+so the files also hold optimizer and random states. ``outputs.npz`` holds what
+each model gave when it was saved, and the machine it was computed on.
+"""
+
+import sys
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # golden_parts, as pytest imports it
+
+import skvae  # noqa: E402
+from golden_parts import CountEpochs, Decoder, Encoder  # noqa: E402
+from skvae import (  # noqa: E402
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    BetaVAETransformer,
+    ConditionalVAETransformer,
+    GaussianMixtureVAE,
+    VAETransformer,
+    VQVAETransformer,
+)
+
+MLP = dict(hidden_layer_sizes=(16,), max_epochs=2, random_state=0)
+CONV = dict(MLP, architecture="conv", conv_channels=(4,), image_shape=(8, 8))
+CLASSES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
+
+
+def models():
+    """name -> (unfitted model, whether fit takes labels)."""
+    made = {}
+    for kind, extra in (("mlp", MLP), ("conv", CONV)):
+        made[f"vae-{kind}"] = VAETransformer(n_components=3, **extra)
+        made[f"ae-{kind}"] = AutoencoderTransformer(n_components=3, **extra)
+        made[f"beta-vae-{kind}"] = BetaVAETransformer(n_components=2, beta=4.0, optimizer="adamw", **extra)
+        made[f"cvae-{kind}"] = ConditionalVAETransformer(n_components=2, **extra)
+        made[f"gmvae-{kind}"] = GaussianMixtureVAE(n_clusters=3, n_components=2, pretrain_epochs=1, **extra)
+        made[f"vqvae-{kind}"] = VQVAETransformer(n_components=4, n_embeddings=8, **extra)
+    made["detector"] = AutoencoderOutlierDetector(VAETransformer(n_components=3, **MLP), random_state=0)
+    made["custom-architecture"] = VAETransformer(
+        n_components=2, architecture=(partial(Encoder, width=8), Decoder), **MLP
+    )
+    made["callbacks"] = VAETransformer(
+        n_components=2,
+        optimizer=partial(torch.optim.SGD, momentum=0.9),
+        callbacks=[
+            EarlyStopping(patience=5),
+            LRScheduler(policy=torch.optim.lr_scheduler.StepLR, step_size=1, gamma=0.5),
+            GradientNormClipping(1.0),
+            CountEpochs(start=1),
+        ],
+        **MLP,
+    )
+    return made
+
+
+def data():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X[:200] / 16, CLASSES[y[:200]]
+
+
+def outputs(name, model, X, y):
+    """What a loaded model must give on rows ``X`` (labels ``y``), by name."""
+    if name == "detector":
+        return {"score_samples": model.score_samples(X), "predict": model.predict(X)}
+    codes = model.transform(X)
+    out = {"transform": codes}
+    if name.startswith("cvae"):
+        out["inverse_transform"] = model.inverse_transform(codes, y)
+        out["score_samples"] = model.score_samples(X, y)
+        out["sample"] = model.sample(5, y="three", random_state=3)
+    else:
+        out["inverse_transform"] = model.inverse_transform(codes)
+        out["score_samples"] = model.score_samples(X)
+        out["sample"] = model.sample(5, random_state=3)
+    if name.startswith("gmvae"):
+        out["predict"] = model.predict(X)
+    return out
+
+
+def main():
+    X, y = data()
+    arrays = {}
+    for name, model in models().items():
+        model.fit(X, y) if name.startswith("cvae") else model.fit(X)
+        model.save(HERE / f"{name}.skvae", training_state=True)
+        for key, value in outputs(name, model, X[:40], y[:40]).items():
+            arrays[f"{name}/{key}"] = value
+    machine = f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
+    np.savez_compressed(HERE / "outputs.npz", machine=np.array(machine), skvae_version=np.array(skvae.__version__), **arrays)
+    print(f"wrote {len(models())} models on {machine}")
+
+
+if __name__ == "__main__":
+    main()
