@@ -175,7 +175,9 @@ def _read_idx(folder, stem):
 def load_image_folder(path, image_size=(64, 64), mode="RGB", *, verbose=True):
     """Load every image under a folder, resized to one size, with Pillow.
 
-    Files are read in sorted order, recursively. A file Pillow cannot read is
+    Files are read in sorted order, recursively. A file Pillow cannot read, or
+    refuses to decode because it claims more pixels than Pillow's
+    ``Image.MAX_IMAGE_PIXELS`` allows twice over (a decompression bomb), is
     skipped and reported in a warning, never fatal.
 
     Parameters
@@ -227,7 +229,7 @@ def load_image_folder(path, image_size=(64, 64), mode="RGB", *, verbose=True):
         try:
             with Image.open(file) as image:
                 pixels = image.convert(mode).resize((width, height), Image.Resampling.LANCZOS)
-        except (UnidentifiedImageError, OSError, ValueError) as error:
+        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
             skipped.append(f"{file.name}: {type(error).__name__}")
             continue
         array = np.asarray(pixels)

@@ -3,6 +3,7 @@
 import gzip
 import struct
 import warnings
+import zlib
 
 import numpy as np
 import pytest
@@ -177,6 +178,16 @@ def test_debian_fashion_mnist_loads():
     assert np.bincount(y_test).tolist() == [1000] * 10
 
 
+def decompression_bomb():
+    """A PNG of a few bytes that claims 60000 x 60000 pixels: 10 GB once decoded."""
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+
+
 def test_image_folder_with_a_corrupt_file_trains_a_colour_vae(tmp_path):
     rng = np.random.RandomState(0)
     (tmp_path / "sub").mkdir()
@@ -186,7 +197,8 @@ def test_image_folder_with_a_corrupt_file_trains_a_colour_vae(tmp_path):
         suffix = "png" if i % 2 else "jpg"
         Image.fromarray(pixels).save(tmp_path / ("sub" if i % 3 == 0 else ".") / f"face{i:02d}.{suffix}")
     (tmp_path / "broken.jpg").write_bytes(b"not an image at all")
-    with pytest.warns(UserWarning, match=r"Skipped 1 of 25 files.*broken.jpg"):
+    (tmp_path / "bomb.png").write_bytes(decompression_bomb())
+    with pytest.warns(UserWarning, match=r"Skipped 2 of 26 files.*bomb.png: DecompressionBombError.*broken.jpg"):
         images, names = load_image_folder(tmp_path, image_size=(64, 64))
     assert images.shape == (24, 3, 64, 64) and images.dtype == np.uint8 and len(names) == 24
     with warnings.catch_warnings():
