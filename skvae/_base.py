@@ -550,10 +550,12 @@ class _BaseAutoencoder(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, Transforme
         The file is in the `safetensors <https://huggingface.co/docs/safetensors>`_
         format: the weights (and any other array) as tensors, the
         hyper-parameters, fitted attributes and training history as plain data,
-        and the skvae and torch versions and a format version. Loading it runs
-        no code from the file. Classes of your own (``architecture=(MyEncoder,
-        MyDecoder)``, a custom optimizer) are stored by import path and imported
-        on load only if the caller trusts them. The file is replaced atomically.
+        and the skvae and torch versions and a format version. Loading it
+        builds only skvae's allow-list and runs no code from the file. Classes
+        of your own (``architecture=(MyEncoder, MyDecoder)``, a custom
+        callback) are stored by import path and imported on load only if the
+        caller trusts them by name (see :func:`skvae.get_untrusted_types`). The
+        file is replaced atomically.
 
         Parameters
         ----------

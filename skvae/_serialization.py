@@ -1,16 +1,15 @@
-"""Saving fitted estimators to one safetensors file, and loading them without unpickling.
+"""Saving fitted estimators to one safetensors file, and loading them without unpickling or running code.
 
 Every array or tensor becomes a named tensor of the file; everything else
 (hyper-parameters, scalars, training history, optimizer settings) becomes JSON
 in the file's metadata, with a small typed notation for tuples, dicts with
-non-string keys, estimators and classes. Classes are stored by import path and
-imported on load only from skvae, scikit-learn, skorch and torch, unless the
-caller trusts the file.
+non-string keys, estimators and classes. Classes and functions are stored by
+import path; on load each name is looked up in the exact allow-list of
+``_trust``, and a name off it is imported only if the caller trusts it.
 """
 
 import functools
 import hashlib
-import importlib
 import json
 import os
 import struct
@@ -24,13 +23,11 @@ from safetensors.torch import save as save_tensors
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
+from ._trust import ANY_OBJECT, ESTIMATOR, PLACES, Trust, untrusted_names
 from .exceptions import ModelFileError
 
 FORMAT = "skvae"
 FORMAT_VERSION = 1
-
-# Code that loading may import without being told to trust the file.
-TRUSTED_PREFIXES = ("skvae.", "sklearn.", "skorch.", "torch.", "functools.partial")
 
 
 def save(obj, path, *, training_state=False):
@@ -67,6 +64,31 @@ def save(obj, path, *, training_state=False):
 
 def load(path, *, trusted=False, device=None):
     """Read an estimator written by ``save``; see :func:`skvae.load`."""
+    trust = Trust(trusted, Path(path))
+    tree, tensors = _read(path)
+    try:
+        obj = _Decoder(tensors, trust, device).decode(tree, ESTIMATOR, "the model")
+        if not isinstance(obj, ESTIMATOR):
+            raise ValueError("it holds no estimator")
+    except ModelFileError:
+        raise
+    except Exception as error:
+        raise ModelFileError(
+            f"{path} is an skvae model file with a valid checksum, but skvae cannot rebuild the model "
+            f"it holds ({type(error).__name__}: {error}). It was not written by skvae's save, or was "
+            "altered after; use another copy, or refit."
+        ) from error
+    return obj
+
+
+def get_untrusted_types(path):
+    """The names a file gives outside skvae's allow-list; see :func:`skvae.get_untrusted_types`."""
+    tree, _ = _read(path)
+    return untrusted_names(tree)
+
+
+def _read(path):
+    """The JSON tree and the tensors of an skvae file, checked against its format version and checksum."""
     path = Path(path)
     data = path.read_bytes()
     metadata = _read_metadata(path, data)
@@ -79,6 +101,7 @@ def load(path, *, trusted=False, device=None):
     try:
         tensors = load_tensors(data)
         payload = metadata["payload"]
+        # A checksum detects a damaged copy, not an attacker: anyone can compute one.
         if metadata.get("checksum") != _checksum(payload, tensors):
             raise ValueError("checksum mismatch")
         tree = json.loads(payload)
@@ -87,7 +110,7 @@ def load(path, *, trusted=False, device=None):
             f"{path} is an skvae model file, but it is corrupt ({error}): its contents do not "
             "match the checksum written with them. Use another copy, or refit."
         ) from None
-    return _decode(tree, tensors, _Trust(trusted), device)
+    return tree, tensors
 
 
 def _read_metadata(path, data):
@@ -223,70 +246,80 @@ def _import_path(obj):
 # ------------------------------------------------------------------ decoding
 
 
-class _Trust:
-    """Which import paths may be imported: ours, or also those the caller trusts."""
+class _Decoder:
+    """Rebuilds the objects of one file's tree, resolving every name it gives through ``trust``."""
 
-    def __init__(self, trusted):
-        if not isinstance(trusted, (bool, list, tuple, set)):
-            raise TypeError(f"trusted must be True, False or a list of import paths, got {trusted!r}.")
-        self.trusted = trusted
+    def __init__(self, tensors, trust, device):
+        self.tensors, self.trust, self.device = tensors, trust, device
 
-    def check(self, path):
-        dotted = path.replace(":", ".")
-        if self.trusted is True or dotted.startswith(TRUSTED_PREFIXES) or dotted in set(self.trusted or ()):
-            return
-        raise ModelFileError(
-            f"The file names code outside skvae, scikit-learn, skorch and torch: {dotted}. Loading "
-            "imports it, which runs its code. If you trust the file, pass "
-            f"trusted=[{dotted!r}] (or trusted=True)."
-        )
+    def decode(self, value, need=None, place="a value"):
+        """The object ``value`` encodes. ``need``: the type a class named here must subclass."""
+        if isinstance(value, list):
+            return [self.decode(v, need, place) for v in value]
+        if not isinstance(value, dict):
+            return value
+        (kind,) = [k for k in value if k.startswith("__")]
+        content = value[kind]
+        if kind == "__tensor__":
+            return self.tensors[content]
+        if kind == "__ndarray__":
+            return self.tensors[content].numpy()
+        if kind == "__strings__":
+            return _strings(content, value["dtype"])
+        if kind == "__tuple__":
+            return tuple(self.decode(v, need, place) for v in content)
+        if kind == "__dict__":
+            return {self.decode(k): self.decode(v) for k, v in content}
+        if kind == "__path__":
+            return Path(content)
+        if kind == "__random_state__":
+            rng = np.random.RandomState()
+            rng.set_state(self.decode(content))
+            return rng
+        if kind == "__partial__":
+            func, args, kwargs = content
+            return functools.partial(self.decode(func, need, place), *self.decode(args), **self.decode(kwargs))
+        if kind == "__import__":
+            return self.trust.resolve(content, need, place)
+        if kind == "__object__":
+            return self._object(value, need or ANY_OBJECT, place)
+        raise ValueError(f"unknown entry {kind!r}")
 
-
-def _decode(value, tensors, trust, device):
-    if isinstance(value, list):
-        return [_decode(v, tensors, trust, device) for v in value]
-    if not isinstance(value, dict):
-        return value
-    (kind,) = [k for k in value if k.startswith("__")]
-    content = value[kind]
-    if kind == "__tensor__":
-        return tensors[content]
-    if kind == "__ndarray__":
-        return tensors[content].numpy()
-    if kind == "__strings__":
-        return np.array(content, dtype=value["dtype"])
-    if kind == "__tuple__":
-        return tuple(_decode(v, tensors, trust, device) for v in content)
-    if kind == "__dict__":
-        return {_decode(k, tensors, trust, device): _decode(v, tensors, trust, device) for k, v in content}
-    if kind == "__path__":
-        return Path(content)
-    if kind == "__random_state__":
-        rng = np.random.RandomState()
-        rng.set_state(_decode(content, tensors, trust, device))
-        return rng
-    if kind == "__partial__":
-        func, args, kwargs = (_decode(v, tensors, trust, device) for v in content)
-        return functools.partial(func, *args, **kwargs)
-    if kind == "__import__":
-        return _import(content, trust)
-    if kind == "__object__":
-        cls = _import(content, trust)
-        obj = cls(**_decode(value["params"], tensors, trust, device))
+    def _object(self, value, need, place):
+        cls = self.trust.resolve(value["__object__"], need, place, build=True)
+        params = self.decode_dict(value["params"])
+        # a class named where an estimator calls it (architecture, optimizer, callbacks,
+        # estimator) must be of the kind it calls
+        places = PLACES if issubclass(cls, ESTIMATOR) else {}
+        obj = cls(**{k: self.decode(v, places.get(k), k) for k, v in params.items()})
+        if isinstance(obj, BaseEstimator):
+            obj._validate_params()  # the file's parameters meet the constraints that fit checks
         if "state" in value:
-            state = _decode(value["state"], tensors, trust, device)
+            state = {k: self.decode(v) for k, v in self.decode_dict(value["state"]).items()}
+            bad = [k for k in state if not (k.isidentifier() and k.endswith("_") and not k.startswith("_"))]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not the name of a fitted attribute")
             if hasattr(obj, "_restore_state"):
-                obj._restore_state(state, device)
+                obj._restore_state(state, self.device)
             else:
                 vars(obj).update(state)
         return obj
-    raise ModelFileError(f"Unknown entry {kind!r} in the file: it was written by a newer skvae.")
+
+    @staticmethod
+    def decode_dict(value):
+        """A ``__dict__`` entry with string keys, its values left encoded."""
+        pairs = value.get("__dict__") if isinstance(value, dict) and len(value) == 1 else None
+        if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
+                                                  for p in pairs):
+            raise ValueError("parameters and state must be a dict with string keys")
+        return dict(pairs)
 
 
-def _import(path, trust):
-    trust.check(path)
-    module, _, name = path.partition(":")
-    obj = importlib.import_module(module)
-    for part in name.split("."):
-        obj = getattr(obj, part)
-    return obj
+def _strings(content, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "OUS":
+        raise ValueError(f"{dtype} is not a dtype of strings")
+    array = np.array(content, dtype=dtype)
+    if dtype.kind == "O" and not all(isinstance(x, (str, int, float, bool, type(None))) for x in array.flat):
+        raise ValueError("an array of strings holds other objects")
+    return array

@@ -1,0 +1,57 @@
+"""Model files written by an earlier skvae still load and give what the model gave when it was saved."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import skvae
+from golden.make_golden import MLP, data, outputs
+
+GOLDEN = Path(__file__).parent / "golden"
+TRUSTED = {
+    "custom-architecture": ["golden_parts.Encoder", "golden_parts.Decoder"],
+    "callbacks": ["golden_parts.CountEpochs"],
+}
+
+
+@pytest.fixture(scope="module")
+def expected():
+    with np.load(GOLDEN / "outputs.npz") as saved:
+        return dict(saved)
+
+
+def same_machine(expected):
+    """Bit-identical results are promised on the machine (torch build, CPU kernels) a model was saved on."""
+    return str(expected["machine"]) == f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.skvae")))
+def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected):
+    model = skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False))
+    X, y = data()
+    got = outputs(name, model, X[:40], y[:40])
+    assert sorted(got) == sorted(key.split("/")[1] for key in expected if key.startswith(f"{name}/"))
+    for key, value in got.items():
+        if same_machine(expected):
+            np.testing.assert_array_equal(value, expected[f"{name}/{key}"], err_msg=key)
+        else:
+            np.testing.assert_allclose(value, expected[f"{name}/{key}"], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+def test_a_golden_checkpoint_trains_on_as_if_never_stopped(expected):
+    resumed = skvae.load(GOLDEN / "vae-mlp.skvae")
+    resumed.set_params(warm_start=True, max_epochs=1).fit(data()[0])
+    straight = skvae.VAETransformer(n_components=3, **{**MLP, "max_epochs": 3}).fit(data()[0])
+    assert resumed.n_iter_ == 3
+    for name, weight in straight.net_.module_.state_dict().items():
+        if same_machine(expected):
+            assert torch.equal(resumed.net_.module_.state_dict()[name], weight), name
+        else:
+            torch.testing.assert_close(resumed.net_.module_.state_dict()[name], weight)
+
+
+def test_golden_files_name_only_the_users_own_code():
+    for path in GOLDEN.glob("*.skvae"):
+        assert skvae.get_untrusted_types(path) == sorted(TRUSTED.get(path.stem, [])), path.stem
