@@ -1,7 +1,8 @@
-"""Model files written by an earlier skvae still load and give what the model gave when it was saved."""
+"""Model files and pickles written by an earlier skvae still load and give what the model gave when it was saved."""
 
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -27,9 +28,7 @@ def same_machine(expected):
     return str(expected["machine"]) == f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
 
 
-@pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.skvae")))
-def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected):
-    model = skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False))
+def check_outputs(name, model, expected):
     X, y = data()
     got = outputs(name, model, X[:40], y[:40])
     assert sorted(got) == sorted(key.split("/")[1] for key in expected if key.startswith(f"{name}/"))
@@ -38,6 +37,16 @@ def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected):
             np.testing.assert_array_equal(value, expected[f"{name}/{key}"], err_msg=key)
         else:
             np.testing.assert_allclose(value, expected[f"{name}/{key}"], rtol=1e-4, atol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.skvae")))
+def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected):
+    check_outputs(name, skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False)), expected)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.joblib")))
+def test_a_golden_pickle_gives_the_outputs_it_was_saved_with(name, expected):
+    check_outputs(name, joblib.load(GOLDEN / f"{name}.joblib"), expected)  # our own pickles: trusted
 
 
 def test_a_golden_checkpoint_trains_on_as_if_never_stopped(expected):

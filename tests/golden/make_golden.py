@@ -1,5 +1,8 @@
 """Write the golden model files and their outputs: files as skvae writes them, kept to check that later skvae loads them.
 
+Each model is kept twice: as ``save`` writes it (``NAME.skvae``) and as joblib
+pickles it (``NAME.joblib``, whose class paths a refactor must keep).
+
 Run from the repository root with the skvae to freeze: ``python tests/golden/make_golden.py``.
 Each model is small (2 epochs on 200 digits) and saved with its training state,
 so the files also hold optimizer and random states. ``outputs.npz`` holds what
@@ -10,6 +13,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import joblib
 import numpy as np
 import torch
 from skorch.callbacks import EarlyStopping, GradientNormClipping, LRScheduler
@@ -94,6 +98,7 @@ def main():
     for name, model in models().items():
         model.fit(X, y) if name.startswith("cvae") else model.fit(X)
         model.save(HERE / f"{name}.skvae", training_state=True)
+        joblib.dump(model, HERE / f"{name}.joblib")
         for key, value in outputs(name, model, X[:40], y[:40]).items():
             arrays[f"{name}/{key}"] = value
     machine = f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
