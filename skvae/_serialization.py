@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
-from safetensors.torch import save as save_tensors
+from safetensors.torch import save_file
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -46,15 +46,17 @@ def save(obj, path, *, training_state=False):
         "payload": payload,
         "checksum": _checksum(payload, tensors),
     }
-    data = save_tensors(tensors, metadata=metadata)
     path = Path(path)
     # a crash while writing must never leave a truncated file in the place of a good one
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        os.close(handle)
+        save_file(tensors, tmp, metadata=metadata)  # straight to disk: no copy of the file in memory
+        handle = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -150,7 +152,7 @@ def _checksum(payload, tensors):
     for name in sorted(tensors):
         tensor = tensors[name]
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        digest.update(tensor.contiguous().view(-1).view(torch.uint8).numpy())  # hashed in place, not copied
     return digest.hexdigest()
 
 
