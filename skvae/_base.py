@@ -28,6 +28,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.metaestimators import available_if
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import EarlyStopping
 from skorch.history import History
@@ -288,7 +289,7 @@ class _BaseAutoencoder(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, Transforme
                     targets = self._prepare_training(module, data, given, kind, seed, device)
                 # in data-parallel training every process holds the same model: rank 0 writes it
                 writes = self.checkpoint_path and is_main_process()
-                checkpoint = partial(self._write_checkpoint, X=X) if writes else None
+                checkpoint = self._write_checkpoint if writes else None
                 net = self._make_net(
                     module, kind, seed, device, optimizer_state, history, checkpoint, incremental=incremental
                 )
@@ -304,7 +305,8 @@ class _BaseAutoencoder(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, Transforme
                 net.module_ = getattr(net.module_, "_orig_mod", net.module_)
                 net.criterion_ = getattr(net.criterion_, "_orig_mod", net.criterion_)
             net.module_.eval()
-            self._set_trained(net, kind, X)
+            self._attach_net(net, kind)
+            self._fit_statistics(X)
         if writes:
             self.save(self.checkpoint_path, training_state=True)
         if interrupted is not None:
@@ -416,17 +418,37 @@ class _BaseAutoencoder(DocLinkMixin, ClassNamePrefixFeaturesOutMixin, Transforme
                 group["lr"] = self.lr  # the saved state holds the lr of its time
         return net
 
-    def _set_trained(self, net, kind, X):
-        """Set the fitted attributes from a net: a trained one, or one in training for a checkpoint."""
+    def _attach_net(self, net, kind):
+        """Set the fitted attributes that come with a net, trained or in training: all a checkpoint holds."""
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.reconstruction_loss_ = kind
 
-    def _write_checkpoint(self, net, X):
-        """Save the fit in progress as a fitted estimator, with its training state."""
+    # Fitted attributes that take a pass over all training rows, computed once when
+    # fit ends (by _fit_statistics): a checkpoint written during training has none.
+    _statistics = ()
+
+    def _fit_statistics(self, X):
+        """Set the attributes of ``_statistics`` from the validated training rows X."""
+
+    def _statistic(self, name):
+        """The fitted statistic ``name``, or an error that says why a checkpoint has none."""
+        check_is_fitted(self)
+        if name not in vars(self):
+            raise NotFittedError(
+                f"This {type(self).__name__} was saved during training, at epoch {self.n_iter_} (a "
+                f"checkpoint): {name} is computed from all training rows when fit ends. Set "
+                "warm_start=True and call fit on the training data to finish the fit."
+            )
+        return vars(self)[name]
+
+    def _write_checkpoint(self, net):
+        """Save the fit in progress as a fitted estimator, with its training state: a file write, no inference."""
         snapshot = copy.copy(self)  # shallow: the fit in progress is not touched
-        snapshot._set_trained(net, net.criterion_.reconstruction, X)
+        for name in self._statistics:  # those of an earlier fit do not describe this net
+            vars(snapshot).pop(name, None)
+        snapshot._attach_net(net, net.criterion_.reconstruction)
         snapshot.save(self.checkpoint_path, training_state=True)
 
     def _validate_input(self, X, reset):

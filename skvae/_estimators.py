@@ -100,7 +100,11 @@ _PARAMETERS = """\
         state, and replaced atomically, so a crash never leaves half a file.
         After the process died, ``skvae.load(path)`` gives the model of the
         last checkpoint; ``set_params(warm_start=True)`` and :meth:`fit` on
-        the same data train on from there.
+        the same data train on from there. A checkpoint costs a file write:
+        what takes a pass over all training rows (the autoencoder's
+        ``latent_density_``, the VQ-VAE's ``code_frequencies_``,
+        GaussianMixtureVAE's ``labels_``) is computed when fit ends, so only
+        the last file has it.
 
     checkpoint_every : int, default=1
         Epochs between checkpoints (counted over all fits of a warm start).
@@ -239,22 +243,23 @@ class AutoencoderTransformer(_BaseAutoencoder):
     def _kl_weight(self):
         return 0.0
 
-    def _set_trained(self, net, kind, X):
-        super()._set_trained(net, kind, X)
+    _statistics = ("latent_density_",)
+
+    def _fit_statistics(self, X):
         # No prior to sample from: new codes come from a mixture fitted to the
         # codes of the training data.
         codes = self._encode(X)[0].astype(np.float64)  # float32 covariances fail PSD checks
-        mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=net.split_seed)
+        mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=self.net_.split_seed)
         self.latent_density_ = mixture.fit(codes)
 
     def _sample_codes(self, n_samples, rng):
-        mixture = copy.copy(self.latent_density_)
+        mixture = copy.copy(self._statistic("latent_density_"))
         mixture.random_state = rng
         Z, _ = mixture.sample(n_samples)
         return Z[rng.permutation(n_samples)]  # GaussianMixture groups its rows by component
 
     def _latent_center_and_spread(self, dim):
-        density = self.latent_density_
+        density = self._statistic("latent_density_")
         return mixture_center_and_spread(density.weights_, density.means_[:, dim], density.covariances_[:, dim, dim])
 
 

@@ -359,8 +359,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             )
         return torch.from_numpy(self.embedding_)
 
-    def _set_trained(self, net, kind, X):
-        super()._set_trained(net, kind, X)
+    _statistics = ("labels_",)
+
+    def _fit_statistics(self, X):
         self.labels_ = self._predict_proba_rows(X).argmax(1)
 
     # ----------------------------------------------------------- clustering

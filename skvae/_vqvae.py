@@ -240,10 +240,13 @@ class VQVAETransformer(_BaseAutoencoder):
     def _training_callbacks(self, checkpoint=None):
         return [("codebook_usage", CodebookUsage()), *super()._training_callbacks(checkpoint)]
 
-    def _set_trained(self, net, kind, X):
-        super()._set_trained(net, kind, X)
-        module = net.module_
-        self.codebook_ = module.codebook.detach().cpu().numpy().copy()
+    _statistics = ("code_frequencies_",)
+
+    def _attach_net(self, net, kind):
+        super()._attach_net(net, kind)
+        self.codebook_ = net.module_.codebook.detach().cpu().numpy().copy()
+
+    def _fit_statistics(self, X):
         indices = self._indices(X)
         counts = np.stack([np.bincount(column, minlength=self.n_embeddings) for column in indices.T])
         self.code_frequencies_ = counts / len(indices)
@@ -297,13 +300,15 @@ class VQVAETransformer(_BaseAutoencoder):
 
     def _sample_codes(self, n_samples, rng):
         # each token drawn on its own from its training frequencies
-        indices = np.stack([rng.choice(self.n_embeddings, n_samples, p=p) for p in self.code_frequencies_], axis=1)
+        frequencies = self._statistic("code_frequencies_")
+        indices = np.stack([rng.choice(self.n_embeddings, n_samples, p=p) for p in frequencies], axis=1)
         return self.codebook_[indices].reshape(n_samples, self.n_components)
 
     def _latent_center_and_spread(self, dim):
         token, position = divmod(dim, self._embedding_dim())
         values = self.codebook_[:, position].astype(np.float64)
-        return mixture_center_and_spread(self.code_frequencies_[token], values, np.zeros_like(values))
+        frequencies = self._statistic("code_frequencies_")[token]
+        return mixture_center_and_spread(frequencies, values, np.zeros_like(values))
 
     @property
     def _n_features_out(self):
