@@ -14,7 +14,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
-from ._base import _BaseAutoencoder, _check_n_samples, _output_dtype
+from ._base import _BaseAutoencoder
+from ._checks import _output_dtype
+from ._generation import _check_n_samples
 from ._estimators import _ATTRIBUTES, _PARAMETERS
 from .modules import ConditionalVariationalAutoencoder
 

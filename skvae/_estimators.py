@@ -11,7 +11,8 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval
 
-from ._base import _BaseAutoencoder, mixture_center_and_spread
+from ._base import _BaseAutoencoder
+from ._generation import mixture_center_and_spread
 from .modules import Autoencoder
 
 _PARAMETERS = """\

@@ -19,7 +19,9 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._base import _BaseAutoencoder, _check_n_samples, _output_dtype, mixture_center_and_spread
+from ._base import _BaseAutoencoder
+from ._checks import _output_dtype
+from ._generation import _check_n_samples, mixture_center_and_spread
 from ._estimators import _ATTRIBUTES, _PARAMETERS
 from ._losses import ELBOLoss, LossOutput
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder

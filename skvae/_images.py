@@ -8,6 +8,9 @@ number of features, and shape rows back into images ready for ``imshow``.
 from numbers import Integral
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._checks import _check_rows
 
 
 def images_to_rows(X):
@@ -72,3 +75,40 @@ def rows_to_images(rows, image_shape, *, channels_last=True):
     if not channels_last:
         return images
     return images[:, 0] if image_shape[0] == 1 else np.moveaxis(images, 1, -1)
+
+
+class _ImagesMixin:
+    """``as_images``: rows of a model fitted on images, shaped back into images."""
+
+    def as_images(self, X, *, channels_last=True):
+        """Shape rows of data (inputs, reconstructions, samples) into images.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows on the training data's scale, e.g. from
+            :meth:`inverse_transform` or :meth:`sample`.
+        channels_last : bool, default=True
+            ``(n, H, W, C)``, or ``(n, H, W)`` for one channel, as
+            ``matplotlib.pyplot.imshow`` takes; ``False`` gives ``(n, C, H, W)``.
+
+        Returns
+        -------
+        images : ndarray
+            ``uint8`` if the training data was ``uint8``, otherwise floats,
+            clipped to [0, 1] for the Bernoulli likelihood.
+        """
+        check_is_fitted(self)
+        if self.image_shape_ is None:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on tabular rows, not images: pass "
+                "image-shaped X or image_shape=(H, W) / (C, H, W) to fit."
+            )
+        X = _check_rows(X, f"{type(self).__name__}.as_images takes rows of data, as inverse_transform returns them")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but images have {self.n_features_in_}.")
+        if self.input_scale_ == 255:
+            X = np.clip(np.rint(X), 0, 255).astype(np.uint8)
+        elif self.reconstruction_loss_ == "bce":
+            X = np.clip(X, 0, 1)
+        return rows_to_images(X, self.image_shape_, channels_last=channels_last)

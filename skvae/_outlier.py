@@ -17,7 +17,7 @@ from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._base import _torch_random_state, _unchanged_on_error
+from ._training import _torch_random_state, _unchanged_on_error
 from ._data import apply_in_fixed_batches
 from ._doc_links import DocLinkMixin
 from ._estimators import VAETransformer

@@ -15,7 +15,9 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import _BaseAutoencoder, _output_dtype, mixture_center_and_spread
+from ._base import _BaseAutoencoder
+from ._checks import _output_dtype
+from ._generation import mixture_center_and_spread
 from ._estimators import _ATTRIBUTES, _PARAMETERS
 from .modules import VectorQuantizedAutoencoder
 

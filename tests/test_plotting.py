@@ -7,7 +7,7 @@ from matplotlib.image import AxesImage
 
 from skvae import AutoencoderTransformer, VAETransformer
 from skvae import plotting
-from skvae._base import _latent_path
+from skvae._generation import _latent_path
 from skvae.datasets import load_digits_images
 
 

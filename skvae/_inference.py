@@ -1,0 +1,157 @@
+"""Batched inference: transform and inverse_transform, one fixed-size batch at a time."""
+
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils._set_output import _wrap_data_with_container
+from sklearn.utils.validation import check_is_fitted
+
+from ._checks import _check_rows, _output_dtype
+from ._data import iter_batches
+from ._losses import decoder_mean
+
+
+class _InferenceMixin:
+    """Encoding and decoding in batches of a fixed size, bit-identical whatever rows come together."""
+
+    def _run_batches(self, X, step, *, codes=False, batch_size=None):
+        """Apply ``step(module, batch) -> tuple of tensors`` over row batches of X.
+
+        Batches of data are scaled and shaped as in training; batches of codes
+        (``codes=True``) go in as they are. Runs in eval mode without autograd
+        and writes each batch's results into arrays allocated once, so memory
+        is one batch plus the outputs. Every batch has the same number of rows
+        (the last is padded), which makes each row's result bit-identical
+        whatever rows it comes with.
+        """
+        module = self.net_.module_
+        module.eval()
+        shape = (self.n_components,) if codes else self._module_input_shape()
+        if batch_size is None:
+            # Without gradients an MLP's batch is small: 1024 rows ran ~20% faster than
+            # 128 (measured on 2 CPU cores). A conv net's feature maps stop fitting in
+            # cache beyond ~128 rows, so it keeps the training batch size.
+            # Sparse rows are made dense one batch at a time: the training batch size bounds that memory.
+            larger = self.architecture == "mlp" and not sp.issparse(X)
+            batch_size = max(self.batch_size, 1024) if larger else self.batch_size
+        outputs = None
+        with torch.inference_mode():
+            for rows, batch in iter_batches(X, batch_size, self.net_.device):
+                if not codes and self.input_scale_ != 1:
+                    batch = batch / self.input_scale_
+                n_rows = rows.stop - rows.start
+                results = [r[:n_rows].cpu().numpy() for r in step(module, batch.reshape(len(batch), *shape))]
+                if outputs is None:
+                    outputs = [np.empty((X.shape[0], *r.shape[1:]), r.dtype) for r in results]
+                for out, result in zip(outputs, results):
+                    if not np.isfinite(result).all():
+                        raise ValueError(
+                            f"The network's output overflowed float32 (it computes in float32) for "
+                            f"rows {rows.start} to {rows.start + n_rows - 1} of X, whose values reach "
+                            f"{abs(X[rows]).max():.3g}. Scale X as the training data was scaled."
+                        )
+                    out[rows] = result
+        return outputs
+
+    def _encode(self, X, *, return_std=False):
+        """Posterior means of X, and the standard deviations if asked for."""
+
+        def step(module, batch):
+            mean, logvar = module.encode(batch)
+            if not return_std:
+                return (mean,)
+            return mean, torch.zeros_like(mean) if logvar is None else torch.exp(0.5 * logvar)
+
+        return self._run_batches(X, step)
+
+    def transform(self, X, *, return_std=False):
+        """Encode X to its latent codes (posterior means).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features), or image array
+            Data to encode, shaped like the training data.
+        return_std : bool, default=False
+            Also return the posterior standard deviations (zeros for the
+            deterministic autoencoder). A sampled code is then
+            ``mean + std * rng.standard_normal(mean.shape)``.
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+            Posterior means; deterministic.
+        Z_std : ndarray of shape (n_samples, n_components)
+            Posterior standard deviations, only if ``return_std`` is True.
+            Under ``set_output(transform="pandas")`` (or ``"polars"``) both
+            are data frames, with the same columns and index.
+        """
+        check_is_fitted(self)
+        rows = self._validate_input(X, reset=False)
+        dtype = _output_dtype(rows)
+        codes = [c.astype(dtype, copy=False) for c in self._encode(rows, return_std=return_std)]
+        if not return_std:
+            return codes[0]
+        # scikit-learn's set_output wraps only the first of the outputs: the second is wrapped here
+        return codes[0], _wrap_data_with_container("transform", codes[1], X, self)
+
+    def inverse_transform(self, X):
+        """Decode latent codes back to data space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, e.g. from :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The decoder's mean, as rows on the training data's scale:
+            probabilities for ``reconstruction_loss_ == "bce"`` (times 255 for
+            uint8 training data). :meth:`as_images` shapes them into images.
+        """
+        Z = self._check_codes(X)
+        return self._decode_rows(Z).astype(Z.dtype, copy=False)
+
+    def _check_codes(self, X):
+        """Latent codes given to :meth:`inverse_transform`, checked: a float array of ``n_components`` columns."""
+        check_is_fitted(self)
+        Z = _check_rows(X, f"{type(self).__name__}.inverse_transform takes latent codes, as transform returns them")
+        if Z.shape[1] != self.n_components:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform expects codes with n_components={self.n_components} "
+                "columns, as returned by transform."
+            )
+        return Z
+
+    def _decode_rows(self, Z, **condition):
+        """Decoder means of validated codes, as rows on the training data's scale.
+
+        ``condition`` is passed to the module's ``decode`` (a conditional
+        model's class).
+        """
+        kind, scale = self.reconstruction_loss_, self.input_scale_
+
+        def step(module, z):
+            return (decoder_mean(module.decode(z, **condition), kind).flatten(1) * scale,)
+
+        (X_rec,) = self._run_batches(Z, step, codes=True)
+        return X_rec
+
+    def _codes_of_samples(self, **samples):
+        """Posterior means of single samples given by name (names go in error messages)."""
+        rows = []
+        for name, x in samples.items():
+            x = np.asarray(x)
+            if x.size != self.n_features_in_:
+                raise ValueError(
+                    f"{name} must be one sample of {self.n_features_in_} values, got {x.size}."
+                )
+            rows.append(x.reshape(1, -1))
+        X = np.concatenate(rows)
+        if hasattr(self, "feature_names_in_"):
+            import pandas as pd
+
+            X = pd.DataFrame(X, columns=self.feature_names_in_)
+        return self._encode(self._validate_input(X, reset=False))[0]
