@@ -238,7 +238,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         )
         return np.asarray(X).astype(Z.dtype, copy=False)
 
-    def sample(self, n_samples=1, y=None, random_state=None):
+    def sample(self, n_samples=1, *, y=None, random_state=None):
         """Generate rows of the classes asked for.
 
         Codes are drawn from the prior N(0, I) and decoded with the class.

@@ -430,7 +430,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
     # ------------------------------------------------------------- sampling
 
-    def sample(self, n_samples=1, cluster=None, random_state=None):
+    def sample(self, n_samples=1, *, cluster=None, random_state=None):
         """Generate new rows in data space, from all clusters or from chosen ones.
 
         A component is drawn by its weight (among the chosen ones), then a code

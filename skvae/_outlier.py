@@ -13,16 +13,37 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.mixture import GaussianMixture
-from sklearn.utils import _safe_indexing, check_random_state, indexable
+from sklearn.utils import _safe_indexing, check_random_state, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from ._training import _torch_random_state, _unchanged_on_error
+from ._base import _BaseAutoencoder
 from ._data import apply_in_fixed_batches
 from ._doc_links import DocLinkMixin
 from ._estimators import VAETransformer
 from ._transformations import TransformationNet, can_transform, fit_transformation_net, transformation_scores
+from ._training import _torch_random_state, _unchanged_on_error
 from .exceptions import TrainingInterruptedWarning
+
+
+class _TrainsOnXAlone(HasMethods):
+    """What the detector relies on: an skvae estimator (its input scaling, images, batched
+    encoding and decoding) that fits on X alone, as the detector fits it.
+
+    A ``HasMethods`` because scikit-learn's parameter validation takes no other kind of
+    constraint object; the methods are only the start of what it checks.
+    """
+
+    def __init__(self):
+        super().__init__(["fit", "transform", "inverse_transform", "score_samples"])
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, _BaseAutoencoder) and not get_tags(val).target_tags.required
+
+    def __str__(self):
+        return ("an skvae estimator that trains on X alone (AutoencoderTransformer, VAETransformer, "
+                "BetaVAETransformer, VQVAETransformer or GaussianMixtureVAE; not one that needs y)")
+
 
 SCORES = ("combined", "transformations", "density", "scaled_reconstruction", "reconstruction", "latent", "elbo")
 IMAGE_SCORES = ("combined", "transformations")  # need the transformation classifier, so images
@@ -44,8 +65,9 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : skvae estimator, default=None
-        The (unfitted) model to train; it is cloned. Default:
-        ``VAETransformer(n_components=16)``.
+        The (unfitted) model to train; it is cloned. Any skvae estimator
+        that trains on X alone (not ``ConditionalVAETransformer``, which
+        needs labels). Default: ``VAETransformer(n_components=16)``.
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         Expected share of outliers in the training data, which sets the
@@ -160,7 +182,7 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "estimator": [HasMethods(["fit", "transform", "inverse_transform", "score_samples"]), None],
+        "estimator": [_TrainsOnXAlone(), None],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "anomaly_score": [StrOptions({"auto", *SCORES})],
         "calibration_fraction": [Interval(Real, 0, 0.5, closed="left")],

@@ -70,6 +70,8 @@ def test_bad_labels_say_what_to_do(fitted, digits):
         fitted.sample(3, y="ten")
     with pytest.raises(ValueError, match="one label or one per row"):
         fitted.sample(3, y=["one", "two"])
+    with pytest.raises(TypeError, match="positional argument"):  # a label where random_state once stood
+        fitted.sample(3, "three")
     with pytest.raises(ValueError, match="labels not seen in fit"):
         fitted.inverse_transform(np.zeros((1, 4)), y=[3])
     before = fitted.transform(X[:5])

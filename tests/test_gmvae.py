@@ -64,6 +64,8 @@ def test_save_load_is_bit_identical(fitted, digits, tmp_path):
 def test_bad_cluster_and_too_few_samples_say_what_to_do(fitted, digits):
     with pytest.raises(ValueError, match=r"cluster must be None or integers in \[0, 9\]"):
         fitted.sample(3, cluster=10)
+    with pytest.raises(TypeError, match="positional argument"):  # cluster is named, never a position
+        fitted.sample(3, 2)
     with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=10"):
         GaussianMixtureVAE(n_clusters=10, pretrain_epochs=1, max_epochs=1).fit(digits[0][:5])
 

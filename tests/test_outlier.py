@@ -6,11 +6,15 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
+from sklearn.ensemble import IsolationForest
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skvae
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, ConditionalVAETransformer, VAETransformer
 from skvae._outlier import IMAGE_SCORES, SCORES
 from skvae._transformations import TransformationNet, can_transform, image_transformations, transform_images
 from skvae.exceptions import TrainingInterruptedWarning
@@ -67,6 +71,17 @@ def test_default_detector_flags_anomalies_and_keeps_inliers(planted):
     assert (labels[is_normal == 1] == 1).mean() > 0.9   # normal digits kept
     np.testing.assert_allclose(detector.decision_function(X_eval),
                                detector.score_samples(X_eval) - detector.offset_)
+
+
+def test_an_estimator_it_cannot_use_is_named_before_any_training(planted):
+    X = planted[0]
+    for estimator in (make_pipeline(MinMaxScaler(), VAETransformer(**SMALL)),  # has the methods, not the model
+                      ConditionalVAETransformer(**SMALL),  # needs labels the detector does not pass
+                      IsolationForest()):
+        detector = AutoencoderOutlierDetector(estimator)
+        with pytest.raises(InvalidParameterError, match="skvae estimator that trains on X alone"):
+            detector.fit(X)
+        assert not hasattr(detector, "estimator_")
 
 
 def test_contamination_sets_the_share_flagged_in_training(planted):
