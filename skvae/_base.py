@@ -7,12 +7,9 @@ What the estimators share lives in one module per concern, as mixins of
 traverse), ``_images`` (as_images) and ``_persistence`` (save, load, pickles).
 """
 
-import os
 import warnings
-from numbers import Integral, Real
 
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._checks import _DTYPES, _is_uint8
@@ -20,9 +17,10 @@ from ._doc_links import DocLinkMixin
 from ._generation import _GenerationMixin
 from ._images import _ImagesMixin, images_to_rows, resolve_image_shape
 from ._inference import _InferenceMixin
+from ._params import SHARED_CONSTRAINTS, store_parameters
 from ._persistence import _PersistenceMixin
 from ._scoring import _ScoringMixin
-from ._training import _OPTIMIZERS, _TrainingMixin
+from ._training import _TrainingMixin
 from .modules import VariationalAutoencoder
 
 
@@ -74,31 +72,7 @@ class _BaseAutoencoder(
     # KL term between them. The loss weighs that term by `_kl_weight()`.
     _module_class = VariationalAutoencoder
 
-    _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "architecture": [StrOptions({"mlp", "conv"}), tuple],
-        "conv_channels": ["array-like", StrOptions({"auto"})],
-        "image_shape": ["array-like", None],
-        "reconstruction_loss": [StrOptions({"auto", "bce", "mse"})],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "lr": [Interval(Real, 0, None, closed="neither")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS)), callable],
-        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "early_stopping": ["boolean"],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "checkpoint_path": [str, os.PathLike, None],
-        "checkpoint_every": [Interval(Integral, 1, None, closed="left")],
-        "device": [str],
-        "mixed_precision": ["boolean"],
-        "compile": ["boolean"],
-        "callbacks": [list, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "kl_warmup_epochs": [Interval(Integral, 0, None, closed="left")],
-    }
+    _parameter_constraints = {**SHARED_CONSTRAINTS}
 
     def __init__(
         self,
@@ -127,29 +101,7 @@ class _BaseAutoencoder(
         verbose=0,
         kl_warmup_epochs=0,
     ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.architecture = architecture
-        self.conv_channels = conv_channels
-        self.image_shape = image_shape
-        self.reconstruction_loss = reconstruction_loss
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.warm_start = warm_start
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_every = checkpoint_every
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.compile = compile
-        self.callbacks = callbacks
-        self.random_state = random_state
-        self.verbose = verbose
-        self.kl_warmup_epochs = kl_warmup_epochs
+        store_parameters(self, locals())
 
     def _validate_input(self, X, reset):
         """Validate X as rows; on fit, learn its image shape and intensity scale."""

@@ -17,10 +17,11 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._generation import _check_n_samples
-from ._estimators import _ATTRIBUTES, _PARAMETERS
+from ._params import fill_docstring
 from .modules import ConditionalVariationalAutoencoder
 
 
+@fill_docstring
 class ConditionalVAETransformer(_BaseAutoencoder):
     """Conditional variational autoencoder (CVAE) as a supervised scikit-learn transformer.
 
@@ -322,7 +323,3 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         tags.target_tags.required = True
         return tags
 
-
-ConditionalVAETransformer.__doc__ = ConditionalVAETransformer.__doc__.replace("{parameters}", _PARAMETERS).replace(
-    "{attributes}", _ATTRIBUTES
-)

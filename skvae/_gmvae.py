@@ -22,8 +22,8 @@ from torch import nn
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._generation import _check_n_samples, mixture_center_and_spread
-from ._estimators import _ATTRIBUTES, _PARAMETERS
 from ._losses import ELBOLoss, LossOutput
+from ._params import fill_docstring, store_parameters
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
 
 # The map of the pretrained codes whose clusters the mixture starts from and
@@ -121,26 +121,7 @@ class MixtureEM(Callback):
             module.prior_logvars.copy_(spread.clamp_min(floor).log())
 
 
-def _defaults(text, **defaults):
-    """The shared parameter docs, with this model's defaults."""
-    for name, (old, new) in defaults.items():
-        line = f"    {name} : "
-        start = text.index(line)
-        end = text.index("\n", start)
-        assert old in text[start:end], (name, text[start:end])
-        text = text[:start] + text[start:end].replace(old, new) + text[end:]
-    return text
-
-
-_GMVAE_PARAMETERS = _defaults(
-    _PARAMETERS,
-    n_components=("default=2", "default=10"),
-    hidden_layer_sizes=("default=(256, 128)", "default=(500, 500, 2000)"),
-    max_epochs=("default=100", "default=30"),
-    batch_size=("default=128", "default=256"),
-)
-
-
+@fill_docstring
 class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     """Variational autoencoder with a Gaussian-mixture prior, as a clusterer and a transformer.
 
@@ -271,34 +252,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         pretrain_epochs=50,
         init="umap",
     ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            architecture=architecture,
-            conv_channels=conv_channels,
-            image_shape=image_shape,
-            reconstruction_loss=reconstruction_loss,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            warm_start=warm_start,
-            checkpoint_path=checkpoint_path,
-            checkpoint_every=checkpoint_every,
-            device=device,
-            mixed_precision=mixed_precision,
-            compile=compile,
-            callbacks=callbacks,
-            random_state=random_state,
-            verbose=verbose,
-            kl_warmup_epochs=kl_warmup_epochs,
-        )
-        self.n_clusters = n_clusters
-        self.pretrain_epochs = pretrain_epochs
-        self.init = init
+        store_parameters(self, locals())
 
     # ------------------------------------------------------------ training
 
@@ -476,11 +430,6 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
     def _latent_center_and_spread(self, dim):
         return mixture_center_and_spread(self.weights_, self.means_[:, dim], self.covariances_[:, dim])
-
-
-GaussianMixtureVAE.__doc__ = GaussianMixtureVAE.__doc__.replace("{parameters}", _GMVAE_PARAMETERS).replace(
-    "{attributes}", _ATTRIBUTES
-)
 
 
 def _posteriors(module, data, batch_size=1024, to_numpy=True):

@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._generation import mixture_center_and_spread
-from ._estimators import _ATTRIBUTES, _PARAMETERS
+from ._params import fill_docstring, store_parameters
 from .modules import VectorQuantizedAutoencoder
 
 
@@ -59,6 +59,7 @@ class CodebookUsage(Callback):
         module.reseed(dead, tokens[torch.arange(len(dead), device=tokens.device), pick])
 
 
+@fill_docstring
 class VQVAETransformer(_BaseAutoencoder):
     """Vector-quantised variational autoencoder (VQ-VAE) as a scikit-learn transformer.
 
@@ -184,36 +185,7 @@ class VQVAETransformer(_BaseAutoencoder):
         codebook_update="ema",
         code_output="continuous",
     ):
-        super().__init__(
-            n_components,
-            hidden_layer_sizes=hidden_layer_sizes,
-            architecture=architecture,
-            conv_channels=conv_channels,
-            image_shape=image_shape,
-            reconstruction_loss=reconstruction_loss,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            optimizer=optimizer,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            warm_start=warm_start,
-            checkpoint_path=checkpoint_path,
-            checkpoint_every=checkpoint_every,
-            device=device,
-            mixed_precision=mixed_precision,
-            compile=compile,
-            callbacks=callbacks,
-            random_state=random_state,
-            verbose=verbose,
-            kl_warmup_epochs=kl_warmup_epochs,
-        )
-        self.n_embeddings = n_embeddings
-        self.embedding_dim = embedding_dim
-        self.commitment_cost = commitment_cost
-        self.codebook_update = codebook_update
-        self.code_output = code_output
+        store_parameters(self, locals())
 
     def _kl_weight(self):
         return 0.0
@@ -318,7 +290,3 @@ class VQVAETransformer(_BaseAutoencoder):
             return self.n_components // self._embedding_dim()
         return self.n_components
 
-
-VQVAETransformer.__doc__ = VQVAETransformer.__doc__.replace("{parameters}", _PARAMETERS).replace(
-    "{attributes}", _ATTRIBUTES
-)

@@ -1,0 +1,360 @@
+"""The parameters every skvae estimator shares, declared once: name, default, constraint and documentation.
+
+scikit-learn reads an estimator's parameters from its ``__init__`` signature, so each
+public class still writes its signature out, with ``store_parameters`` as the whole
+body; a test keeps each signature equal to ``SHARED`` plus the class's own
+parameters. ``fill_docstring`` writes the shared entries into a class's docstring,
+with the defaults of that class's signature.
+"""
+
+import inspect
+import os
+import textwrap
+from numbers import Integral, Real
+from typing import NamedTuple
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._training import _OPTIMIZERS
+
+
+class Parameter(NamedTuple):
+    """One shared parameter: its name, its type as the docs give it, default, constraints and doc."""
+
+    name: str
+    kind: str
+    default: object
+    constraints: list
+    doc: str
+    default_doc: str = None  # how the docs write the default, where repr does not
+
+
+SHARED = (
+    Parameter(
+        "n_components",
+        "int",
+        2,
+        [Interval(Integral, 1, None, closed="left")],
+        """\
+        Dimension of the latent code, i.e. the number of output columns of
+        :meth:`transform`.""",
+    ),
+    Parameter(
+        "hidden_layer_sizes",
+        "array-like of int",
+        (256, 128),
+        ["array-like", Interval(Integral, 1, None, closed="left")],
+        """\
+        Widths of the encoder's hidden layers, from the input to the code; the
+        decoder mirrors them. ``()`` gives a linear encoder and decoder. With
+        ``architecture="conv"`` these are the dense layers between the
+        convolutions and the code.""",
+    ),
+    Parameter(
+        "architecture",
+        '{"mlp", "conv"} or (encoder_class, decoder_class)',
+        "mlp",
+        [StrOptions({"mlp", "conv"}), tuple],
+        """\
+        ``"mlp"``: fully connected networks on flat rows. ``"conv"``: strided
+        convolutions and transposed convolutions on images (see
+        :class:`skvae.modules.ConvEncoder`), for image-shaped X or flat rows
+        with ``image_shape``. Or a pair of your own ``torch.nn.Module``
+        classes (or ``functools.partial`` of them):
+        ``encoder_class(input_shape, n_outputs)`` must map ``(N, *input_shape)``
+        to ``(N, n_outputs)``, where ``n_outputs`` is ``2 * n_components`` for
+        the variational models (means, then log-variances) and
+        ``n_components`` for the autoencoder;
+        ``decoder_class(n_components, input_shape)`` must map
+        ``(N, n_components)`` back to ``(N, *input_shape)``, unbounded
+        (logits for ``"bce"``). ``input_shape`` is ``(C, H, W)`` for images and
+        ``(n_features,)`` for rows.""",
+    ),
+    Parameter(
+        "conv_channels",
+        '"auto" or array-like of int',
+        "auto",
+        ["array-like", StrOptions({"auto"})],
+        """\
+        Channels of the convolutions, from the image inwards; each halves the
+        height and width. The decoder mirrors them. ``"auto"`` follows the
+        image: stride-2 stages continue until the larger side is 4 pixels or
+        less, with 32 channels in the first and twice as many in each next,
+        up to 256 (8x8: ``(32,)``; 28x28: ``(32, 64, 128)``; 64x64:
+        ``(32, 64, 128, 256)``), so that the dense layers meet a small
+        feature map. Only for ``architecture="conv"``.""",
+    ),
+    Parameter(
+        "image_shape",
+        "(H, W) or (C, H, W)",
+        None,
+        ["array-like", None],
+        """\
+        Shape of one image when X holds flat rows of ``C * H * W`` pixels
+        (channel-major, as ``X_images.reshape(n, -1)`` gives). One entry may be
+        -1 and is inferred from the number of features. Not needed when X is
+        passed as ``(n, H, W)`` or ``(n, C, H, W)`` images.""",
+    ),
+    Parameter(
+        "reconstruction_loss",
+        '{"auto", "bce", "mse"}',
+        "auto",
+        [StrOptions({"auto", "bce", "mse"})],
+        """\
+        Likelihood of the decoder. ``"bce"``: Bernoulli on the decoder's
+        logits, for data in [0, 1] such as pixel intensities. ``"mse"``:
+        Gaussian with unit variance, for standardized data. ``"auto"`` picks
+        ``"bce"`` when every value of the training X lies in [0, 1] and
+        ``"mse"`` otherwise; the choice is stored in ``reconstruction_loss_``.""",
+    ),
+    Parameter(
+        "max_epochs",
+        "int",
+        100,
+        [Interval(Integral, 1, None, closed="left")],
+        """\
+        Number of passes over the training data (fewer with early stopping).""",
+    ),
+    Parameter(
+        "batch_size",
+        "int",
+        128,
+        [Interval(Integral, 1, None, closed="left")],
+        """\
+        Rows per mini-batch, in training and in inference.""",
+    ),
+    Parameter(
+        "lr",
+        "float",
+        0.001,
+        [Interval(Real, 0, None, closed="neither")],
+        """\
+        Learning rate of the optimizer.""",
+        default_doc='1e-3',
+    ),
+    Parameter(
+        "optimizer",
+        '{"adam", "adamw", "sgd", "rmsprop"} or callable',
+        "adam",
+        [StrOptions(set(_OPTIMIZERS)), callable],
+        """\
+        The optimizer, by name or as a ``torch.optim.Optimizer`` class (or
+        ``functools.partial`` of one, to set its other arguments).""",
+    ),
+    Parameter(
+        "validation_fraction",
+        "float in [0, 1)",
+        0.1,
+        [Interval(Real, 0, 1, closed="left")],
+        """\
+        Fraction of the training rows held out to compute ``valid_loss`` every
+        epoch, for early stopping and learning curves. ``0`` trains on all rows.""",
+    ),
+    Parameter(
+        "early_stopping",
+        "bool",
+        False,
+        ["boolean"],
+        """\
+        Stop when ``valid_loss`` has not improved for ``n_iter_no_change``
+        epochs and keep the weights of the best epoch.""",
+    ),
+    Parameter(
+        "n_iter_no_change",
+        "int",
+        10,
+        [Interval(Integral, 1, None, closed="left")],
+        """\
+        Patience of early stopping, in epochs.""",
+    ),
+    Parameter(
+        "warm_start",
+        "bool",
+        False,
+        ["boolean"],
+        """\
+        When True and the estimator is fitted, :meth:`fit` trains the fitted
+        network on for ``max_epochs`` more epochs, from its weights, its
+        optimizer's state and its random state, instead of starting anew;
+        ``history_`` and ``n_iter_`` go on counting. Resuming the same data
+        this way gives, on CPU, bit for bit the model of one longer fit.""",
+    ),
+    Parameter(
+        "checkpoint_path",
+        "str or path-like",
+        None,
+        [str, os.PathLike, None],
+        """\
+        A file that :meth:`fit` keeps up to date with the model in training:
+        every ``checkpoint_every`` epochs, when training is interrupted, and at
+        the end. It is written as :meth:`save` writes it, with the training
+        state, and replaced atomically, so a crash never leaves half a file.
+        After the process died, ``skvae.load(path)`` gives the model of the
+        last checkpoint; ``set_params(warm_start=True)`` and :meth:`fit` on
+        the same data train on from there. A checkpoint costs a file write:
+        what takes a pass over all training rows (the autoencoder's
+        ``latent_density_``, the VQ-VAE's ``code_frequencies_``,
+        GaussianMixtureVAE's ``labels_``) is computed when fit ends, so only
+        the last file has it.""",
+    ),
+    Parameter(
+        "checkpoint_every",
+        "int",
+        1,
+        [Interval(Integral, 1, None, closed="left")],
+        """\
+        Epochs between checkpoints (counted over all fits of a warm start).""",
+    ),
+    Parameter(
+        "device",
+        "str",
+        "auto",
+        [str],
+        """\
+        Torch device to train and infer on: ``"cpu"``, ``"cuda"``, ``"cuda:1"``,
+        ..., or ``"auto"`` for a CUDA GPU when there is one.""",
+    ),
+    Parameter(
+        "mixed_precision",
+        "bool",
+        False,
+        ["boolean"],
+        """\
+        Run training's forward passes in bfloat16 (``torch.autocast``), with
+        the loss in float32. Worth it on GPUs with bfloat16 tensor cores
+        (NVIDIA Ampere and newer); off by default because it changes results
+        slightly and most CPUs run it slower.""",
+    ),
+    Parameter(
+        "compile",
+        "bool",
+        False,
+        ["boolean"],
+        """\
+        Compile the network for training with ``torch.compile``. Compiling
+        takes tens of seconds, so it pays off only for long training runs; on
+        CPU it needs a C++ compiler. The fitted model keeps the plain module.""",
+    ),
+    Parameter(
+        "callbacks",
+        "list of skorch callbacks or None",
+        None,
+        [list, None],
+        """\
+        Extra `skorch callbacks <https://skorch.readthedocs.io/en/stable/callbacks.html>`_,
+        e.g. ``LRScheduler`` or ``Checkpoint``, passed to the net (copied, so
+        that the objects given here are never modified).""",
+    ),
+    Parameter(
+        "random_state",
+        "int, RandomState instance or None",
+        None,
+        ["random_state"],
+        """\
+        Seeds weight initialisation, shuffling, the validation split and the
+        posterior noise. With an int, ``fit`` on the same data gives the same
+        model bit for bit on CPU. Torch's global random state is left alone.""",
+    ),
+    Parameter(
+        "verbose",
+        "int",
+        0,
+        ["verbose"],
+        """\
+        0: silent. 1: a progress bar over the epochs with the latest losses.
+        2: skorch's table of losses, one row per epoch.""",
+    ),
+    Parameter(
+        "kl_warmup_epochs",
+        "int",
+        0,
+        [Interval(Integral, 0, None, closed="left")],
+        """\
+        Epochs over which the weight of the KL term rises linearly from
+        ``1 / kl_warmup_epochs`` of its full value to all of it (KL
+        annealing), recorded per epoch as ``history_[:, "kl_weight"]``. The
+        first epochs then learn to reconstruct before the prior pulls the
+        posteriors together, which keeps more latent dimensions in use. A warm
+        start carries on the schedule. 0 trains with the full weight
+        throughout. Not used by :class:`AutoencoderTransformer` (no KL term).""",
+    ),
+)
+
+# Merged into each estimator's own _parameter_constraints.
+SHARED_CONSTRAINTS = {p.name: p.constraints for p in SHARED}
+
+
+def store_parameters(estimator, values):
+    """The whole body of an estimator's ``__init__``: store each argument unchanged, as scikit-learn requires.
+
+    ``values`` is the ``__init__``'s ``locals()``.
+    """
+    for name in estimator._get_param_names():
+        setattr(estimator, name, values[name])
+
+
+def fill_docstring(cls):
+    """Class decorator: write the shared parameters, attributes and see-also entries into the docstring.
+
+    The docstring holds ``{parameters}`` (and ``{attributes}``, ``{see_also}``)
+    where they go; each parameter's default is the one of ``cls``'s signature.
+    """
+    defaults = inspect.signature(cls).parameters
+    entries = []
+    for p in SHARED:
+        default = defaults[p.name].default
+        written = p.default_doc if default == p.default and p.default_doc else _default_doc(default)
+        doc = "\n".join(f"        {line}" if line else "" for line in textwrap.dedent(p.doc).splitlines())
+        entries.append(f"    {p.name} : {p.kind}, default={written}\n{doc}")
+    cls.__doc__ = (
+        cls.__doc__.replace("{parameters}", "\n\n".join(entries))
+        .replace("{attributes}", ATTRIBUTES)
+        .replace("{see_also}", SEE_ALSO)
+    )
+    return cls
+
+
+def _default_doc(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+ATTRIBUTES = """\
+    net_ : skvae._net.AutoencoderNet
+        The trained skorch ``NeuralNet``; ``net_.module_`` is the plain torch
+        module (see :mod:`skvae.modules`). A pickle (or joblib file) of the
+        estimator stores its weights once plus the optimizer's state, so that
+        ``warm_start`` trains on after unpickling: about 3x the ``state_dict``
+        with Adam. :meth:`save` stores the weights alone (1x), or with the
+        optimizer and random state (``training_state=True``), and loads
+        without unpickling.
+
+    history_ : skorch.History
+        Per-epoch record of training: ``history_[:, "train_loss"]``,
+        ``"valid_loss"`` and their parts ``"train_recon_loss"``,
+        ``"train_kl_loss"`` (and ``valid_``), in nats per sample.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    reconstruction_loss_ : {"bce", "mse"}
+        The likelihood actually used (resolves ``"auto"``).
+
+    image_shape_ : (C, H, W) or None
+        Shape of one image, or None for tabular rows.
+
+    input_scale_ : float
+        255.0 if the training data was ``uint8`` (intensities, divided by 255
+        on the way in and multiplied back on the way out), else 1.0.
+
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when `X`
+        has feature names that are all strings."""
+
+SEE_ALSO = """\
+    AutoencoderTransformer : Deterministic autoencoder, no prior.
+    VAETransformer : Variational autoencoder.
+    BetaVAETransformer : VAE with a weighted KL term.
+    sklearn.decomposition.PCA : The linear counterpart."""
