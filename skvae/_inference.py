@@ -61,7 +61,7 @@ class _InferenceMixin:
             mean, logvar = module.encode(batch)
             if not return_std:
                 return (mean,)
-            return mean, torch.zeros_like(mean) if logvar is None else torch.exp(0.5 * logvar)
+            return mean, torch.exp(0.5 * logvar) if module.stochastic else torch.zeros_like(mean)
 
         return self._run_batches(X, step)
 

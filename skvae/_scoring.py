@@ -16,7 +16,6 @@ from ._losses import (
     quasi_normal_points,
     reconstruction_nll,
 )
-from .modules import VariationalAutoencoder
 
 
 # Posterior draws behind score_samples: fixed, so scores are deterministic.
@@ -31,7 +30,7 @@ class _ScoringMixin:
     """``score_samples``, ``score`` and ``kl_per_dimension``."""
 
     def _has_factorised_prior(self):
-        return getattr(self._module_class, "kl_per_dimension", None) is not None
+        return self._module_class.factorised_prior
 
     @available_if(_has_factorised_prior)
     def kl_per_dimension(self, X):
@@ -130,7 +129,7 @@ class _ScoringMixin:
         if n_importance is not None:
             if not isinstance(n_importance, Integral) or isinstance(n_importance, bool) or n_importance < 1:
                 raise ValueError(f"n_importance must be None or a positive integer, got {n_importance!r}.")
-            if not issubclass(self._module_class, VariationalAutoencoder):
+            if not self._module_class.stochastic:
                 raise ValueError(
                     f"n_importance weighs posterior draws, but {type(self).__name__} has a "
                     "deterministic code and no prior: leave n_importance=None."
@@ -163,7 +162,7 @@ class _ScoringMixin:
                 batch = inside
             decode = partial(module.decode, **condition)
             mean, logvar = module.encode(batch)
-            if logvar is None:
+            if not module.stochastic:
                 return (-reconstruction_nll(decode(mean), batch, kind) - penalty,)
             if draws is not None:
                 bound = importance_weighted_log_likelihood(decode, module.log_prior, mean, logvar, batch, kind, draws)

@@ -25,14 +25,7 @@ from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, StopOnDivergence
 from .exceptions import TrainingInterruptedWarning
-from .modules import (
-    ConvDecoder,
-    ConvEncoder,
-    MLPDecoder,
-    MLPEncoder,
-    VariationalAutoencoder,
-    auto_conv_channels,
-)
+from .modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels
 
 
 _OPTIMIZERS = {
@@ -288,7 +281,7 @@ class _TrainingMixin:
             train_split=None,
             validation_fraction=0.0 if incremental else self.validation_fraction,
             split_seed=seed,
-            record_kl=issubclass(self._module_class, VariationalAutoencoder),
+            record_kl=self._module_class.stochastic,
             callbacks=callbacks,
             device=device,
             mixed_precision=self.mixed_precision,
@@ -339,7 +332,7 @@ class _TrainingMixin:
     def _build_module(self, hidden, output_offset):
         shape = self._module_input_shape()
         k = self.n_components
-        n_outputs = 2 * k if issubclass(self._module_class, VariationalAutoencoder) else k
+        n_outputs = 2 * k if self._module_class.stochastic else k  # means, then log-variances
         n_inputs = self._decoder_n_inputs()
         if self.architecture == "mlp":
             encoder = MLPEncoder(shape[0], n_outputs, hidden)

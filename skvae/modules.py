@@ -274,6 +274,14 @@ class Autoencoder(nn.Module):
         thousands of steps to reach.
     """
 
+    # What the model is, declared for code that uses it without knowing its class.
+    # stochastic: the code is a distribution q(z | x) under a prior, so encode gives a
+    # log-variance, kl_divergence a KL term and log_prior log p(z); else logvar is None.
+    stochastic = False
+    # factorised_prior: the prior is a product over the code's dimensions, so the KL
+    # term splits into kl_per_dimension.
+    factorised_prior = False
+
     def __init__(self, encoder, decoder, output_offset=None):
         super().__init__()
         self.encoder = encoder
@@ -300,7 +308,7 @@ class Autoencoder(nn.Module):
         training (a conditional model decodes with it); this model ignores it.
         """
         mean, logvar = self.encode(x)
-        z = mean if logvar is None else reparameterize(mean, logvar)
+        z = reparameterize(mean, logvar) if self.stochastic else mean
         return AutoencoderOutput(self.decode(z), z, mean, logvar, self.kl_divergence(mean, logvar))
 
 
@@ -313,6 +321,9 @@ class VariationalAutoencoder(Autoencoder):
     ``forward`` draws ``z`` with the reparameterisation trick, in train and in
     eval mode alike; use ``encode`` for the deterministic posterior mean.
     """
+
+    stochastic = True
+    factorised_prior = True
 
     def encode(self, x):
         mean, logvar = self.encoder(x).chunk(2, dim=-1)
@@ -368,6 +379,7 @@ class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
         self.prior_logvars = nn.Parameter(torch.zeros(n_clusters, n_components))
 
     # a mixture prior does not factorise over the dimensions: there is no KL of one dimension
+    factorised_prior = False
     kl_per_dimension = None
 
     def cluster_log_joint(self, mean, logvar):

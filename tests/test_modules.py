@@ -47,3 +47,36 @@ def test_log_variance_stays_finite_for_extreme_inputs():
     assert logvar.min() >= LOGVAR_MIN and logvar.max() <= LOGVAR_MAX
     loss = ELBOLoss("mse")(model(torch.zeros(2, 3)), torch.zeros(2, 3))
     assert torch.isfinite(loss.kl_loss)
+
+
+def test_each_module_declares_what_it_is_and_behaves_so():
+    from skvae.modules import (
+        ConditionalVariationalAutoencoder,
+        GaussianMixtureVariationalAutoencoder,
+        VectorQuantizedAutoencoder,
+    )
+
+    torch.manual_seed(0)
+    x, k = torch.rand(6, 10), 4
+    made = {
+        Autoencoder: lambda n: Autoencoder(MLPEncoder(10, n, ()), MLPDecoder(k, 10, ())),
+        VariationalAutoencoder: lambda n: VariationalAutoencoder(MLPEncoder(10, n, ()), MLPDecoder(k, 10, ())),
+        GaussianMixtureVariationalAutoencoder: lambda n: GaussianMixtureVariationalAutoencoder(
+            MLPEncoder(10, n, ()), MLPDecoder(k, 10, ()), n_clusters=3, n_components=k),
+        ConditionalVariationalAutoencoder: lambda n: ConditionalVariationalAutoencoder(
+            MLPEncoder(10, n, ()), MLPDecoder(k + 2, 10, ()), n_classes=2),
+        VectorQuantizedAutoencoder: lambda n: VectorQuantizedAutoencoder(
+            MLPEncoder(10, n, ()), MLPDecoder(k, 10, ()), n_embeddings=8, embedding_dim=2),
+    }
+    for cls, make in made.items():
+        module = make(2 * k if cls.stochastic else k)
+        mean, logvar = module.encode(x)
+        kl = module.kl_divergence(mean, logvar)
+        if cls.stochastic:  # a posterior with a variance, under a prior
+            assert logvar.shape == mean.shape and kl.shape == (6,) and module.log_prior(mean).shape == (6,)
+        else:
+            assert logvar is None and kl is None, cls.__name__
+        if cls.factorised_prior:  # the KL term splits over the dimensions
+            torch.testing.assert_close(module.kl_per_dimension(mean, logvar).sum(1), kl)
+        else:
+            assert getattr(module, "kl_per_dimension", None) is None, cls.__name__
