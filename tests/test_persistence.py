@@ -15,9 +15,9 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
-from torch import nn
 
 import skvae
+from golden_parts import Decoder, Encoder
 from skvae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -51,28 +51,6 @@ class InterruptAt(Callback):
     def on_batch_end(self, net, **kwargs):
         if len(net.history) == self.epoch:
             raise KeyboardInterrupt
-
-
-class Encoder(nn.Module):
-    """A user's own encoder, importable from this test module."""
-
-    def __init__(self, input_shape, n_outputs, width=16):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(int(np.prod(input_shape)), width), nn.Tanh(),
-                                 nn.Linear(width, n_outputs))
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class Decoder(nn.Module):
-    def __init__(self, n_components, output_shape):
-        super().__init__()
-        self.net = nn.Linear(n_components, int(np.prod(output_shape)))
-        self.output_shape = tuple(output_shape)
-
-    def forward(self, z):
-        return self.net(z).view(len(z), *self.output_shape)
 
 
 # ---------------------------------------------------------------- save / load
@@ -135,9 +113,9 @@ def test_load_never_unpickles_and_runs_foreign_code_only_when_trusted(X, tmp_pat
 
     for name in ("pickle.load", "pickle.loads", "pickle.Unpickler", "torch.load"):
         monkeypatch.setattr(name, refuse)
-    with pytest.raises(ModelFileError, match=r"test_persistence.Encoder.*trusted=\["):
+    with pytest.raises(ModelFileError, match=r"golden_parts.Encoder.*trusted=\["):
         skvae.load(path)
-    loaded = skvae.load(path, trusted=["test_persistence.Encoder", "test_persistence.Decoder"])
+    loaded = skvae.load(path, trusted=["golden_parts.Encoder", "golden_parts.Decoder"])
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
     np.testing.assert_array_equal(skvae.load(path, trusted=True).transform(X), model.transform(X))
 
