@@ -58,7 +58,9 @@ class _BaseAutoencoder(
     ``_attach_net``                 net, history, ...   fitted attributes that come with the net
     ``_statistics``,                none                fitted attributes from all training rows, computed
     ``_fit_statistics``                                 once when fit ends (not in checkpoints)
+    ``_sample_condition``           none                ``sample``'s own arguments (a class, clusters)
     ``_sample_codes``               N(0, I)             codes drawn from its prior
+    ``_decode_samples``             inverse_transform   drawn codes decoded (under the condition)
     ``_latent_center_and_spread``   (0, 1)              the prior's centre and spread of one dimension
     =============================== =================== =====================================================
     """

@@ -10,13 +10,11 @@ import numpy as np
 import torch
 from scipy.special import logsumexp
 from sklearn.base import _fit_context
-from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
-from ._generation import _check_n_samples
 from ._params import fill_docstring
 from .modules import ConditionalVariationalAutoencoder
 
@@ -258,13 +256,14 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         -------
         X_new : ndarray of shape (n_samples, n_features), float32
         """
-        _check_n_samples(self, n_samples)
-        rng = check_random_state(random_state)
-        if y is None:
-            classes = rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)
-        else:
-            classes = self._labels_for(y, n_samples, "y")
-        Z = self._sample_codes(n_samples, rng).astype(np.float32)
+        return self._sample(n_samples, random_state, y=y)
+
+    def _sample_condition(self, n_samples, rng, y=None):
+        if y is None:  # drawn before the codes
+            return {"classes": rng.choice(len(self.classes_), size=n_samples, p=self.class_prior_)}
+        return {"classes": self._labels_for(y, n_samples, "y")}
+
+    def _decode_samples(self, Z, classes):
         return self._decode_by_class(Z, classes)
 
     def score_samples(self, X, y=None, n_importance=None):

@@ -29,13 +29,31 @@ class _GenerationMixin:
         X_new : ndarray of shape (n_samples, n_features), float32
             :meth:`as_images` shapes them into images.
         """
-        _check_n_samples(self, n_samples)
-        Z = self._sample_codes(n_samples, check_random_state(random_state))
-        return self.inverse_transform(Z.astype(np.float32))
+        return self._sample(n_samples, random_state)
 
-    def _sample_codes(self, n_samples, rng):
+    def _sample(self, n_samples, random_state, **condition):
+        """Every model's ``sample``: check ``n_samples``, fix what the rows are drawn under
+        (``condition``, from the model's own keyword arguments), draw their codes, decode them."""
+        _check_n_samples(self, n_samples)
+        rng = check_random_state(random_state)
+        condition = self._sample_condition(n_samples, rng, **condition)
+        Z = self._sample_codes(n_samples, rng, **condition).astype(np.float32)
+        return self._decode_samples(Z, **condition)
+
+    def _sample_condition(self, n_samples, rng):
+        """What ``sample``'s own arguments ask for (a class, clusters), checked, as keywords of the next two steps.
+
+        A model draws with ``rng`` here what was not given (before the codes are drawn).
+        """
+        return {}
+
+    def _sample_codes(self, n_samples, rng, **condition):
         """Codes drawn from the model's prior, shape (n_samples, n_components)."""
         return rng.standard_normal((n_samples, self.n_components))
+
+    def _decode_samples(self, Z, **condition):
+        """Rows in data space for drawn codes (float32)."""
+        return self.inverse_transform(Z)
 
     def interpolate(self, x_start, x_end, n_steps=10, *, method="linear"):
         """Decode evenly spaced points on the path between the codes of two inputs.

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.base import ClusterMixin
 from sklearn.cluster import KMeans
-from sklearn.utils import ClassifierTags, check_random_state
+from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
@@ -21,7 +21,7 @@ from torch import nn
 
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
-from ._generation import _check_n_samples, mixture_center_and_spread
+from ._generation import mixture_center_and_spread
 from ._losses import ELBOLoss, LossOutput
 from ._params import fill_docstring, store_parameters
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
@@ -405,7 +405,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         X_new : ndarray of shape (n_samples, n_features), float32
             :meth:`as_images` shapes them into images.
         """
-        _check_n_samples(self, n_samples)
+        return self._sample(n_samples, random_state, cluster=cluster)
+
+    def _sample_condition(self, n_samples, rng, cluster=None):
         clusters = np.arange(self.n_clusters) if cluster is None else np.atleast_1d(cluster)
         if (
             clusters.ndim != 1
@@ -418,8 +420,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
                 f"cluster must be None or integers in [0, {self.n_clusters - 1}] (n_clusters="
                 f"{self.n_clusters}), got {cluster!r}."
             )
-        Z = self._sample_codes(n_samples, check_random_state(random_state), clusters)
-        return self.inverse_transform(Z.astype(np.float32))
+        return {"clusters": clusters}
 
     def _sample_codes(self, n_samples, rng, clusters=None):
         clusters = np.arange(self.n_clusters) if clusters is None else clusters
