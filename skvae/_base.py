@@ -49,7 +49,7 @@ class _BaseAutoencoder(
     ``_make_module``                ``_module_class``   building that module around an encoder and decoder
     ``_decoder_n_inputs``           ``n_components``    the decoder's input width (a condition appended)
     ``_kl_weight``                  1.0                 the weight of the KL term in the loss
-    ``_criterion``                  ``ELBOLoss``        the loss it trains with
+    ``_criterion``                  ``ELBOLoss``        the loss it trains with; its ``parts`` are history_'s
     ``_training_callbacks``         divergence, ...     callbacks of its own (codebook usage, mixture EM)
     ``_training_targets``           None                per-row values from ``y`` that it trains with
     ``_prepare_training``           targets as given    work before the main training (pretraining)

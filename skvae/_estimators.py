@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import _BaseAutoencoder
 from ._generation import mixture_center_and_spread
+from ._losses import ReconstructionLoss
 from ._params import fill_docstring, store_parameters
 from .modules import Autoencoder
 
@@ -58,8 +59,8 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
     _module_class = Autoencoder
 
-    def _kl_weight(self):
-        return 0.0
+    def _criterion(self, kind):
+        return ReconstructionLoss(kind)
 
     _statistics = ("latent_density_",)
 

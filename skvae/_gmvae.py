@@ -73,10 +73,11 @@ class AnchoredELBOLoss(ELBOLoss):
     ``target`` is each row's place on the map of the pretrained codes: the
     anchor holds the posterior mean near it, a Gaussian likelihood of the map
     with standard deviation ``anchor_std``. Without a target (None) this is
-    the plain ELBO loss. The
-    anchor is counted in ``loss`` only: ``recon_loss`` and ``kl_loss`` stay
-    the ELBO's parts.
+    the plain ELBO loss (``anchor_loss`` 0). ``recon_loss`` and ``kl_loss``
+    stay the ELBO's parts.
     """
+
+    parts = ("recon_loss", "kl_loss", "anchor_loss")
 
     def __init__(self, reconstruction="bce", kl_weight=1.0, anchor_std=ANCHOR_STD):
         super().__init__(reconstruction, kl_weight)
@@ -85,9 +86,9 @@ class AnchoredELBOLoss(ELBOLoss):
     def forward(self, output, x, target=None):
         parts = super().forward(output, x)
         if target is None:
-            return parts
-        anchor = (output.mean - target).pow(2).sum(-1) / (2 * self.anchor_std**2)
-        return LossOutput(parts.loss + anchor.mean(), parts.recon_loss, parts.kl_loss)
+            return LossOutput(parts, anchor_loss=torch.zeros_like(parts.kl_loss))
+        anchor = ((output.mean - target).pow(2).sum(-1) / (2 * self.anchor_std**2)).mean()
+        return LossOutput(parts, loss=parts.loss + anchor, anchor_loss=anchor)
 
 
 class MixtureEM(Callback):

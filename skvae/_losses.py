@@ -5,7 +5,6 @@ ELBO when the KL weight is 1, and the same functions serve ``score_samples``.
 """
 
 import math
-from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -128,23 +127,47 @@ def decoder_mean(reconstruction, kind):
     return torch.sigmoid(reconstruction) if kind == "bce" else reconstruction
 
 
-class LossOutput(NamedTuple):
-    """Batch means of the loss and of its two parts, in nats per sample."""
+class LossOutput(dict):
+    """The loss and its named parts: batch means in nats per sample, read as keys or attributes (``out.loss``).
 
-    loss: torch.Tensor
-    recon_loss: torch.Tensor
-    kl_loss: torch.Tensor
+    A loss class names its parts in ``parts``; the net records each as
+    ``train_<part>`` and ``valid_<part>`` in ``history``.
+    """
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
-class ELBOLoss(nn.Module):
+class ReconstructionLoss(nn.Module):
+    """Negative log-likelihood of the reconstruction: the loss of a deterministic autoencoder.
+
+    Parameters
+    ----------
+    reconstruction : {"bce", "mse"}
+        Likelihood of the decoder: Bernoulli on logits or unit-variance Gaussian.
+    """
+
+    parts = ("recon_loss",)
+
+    def __init__(self, reconstruction="bce"):
+        super().__init__()
+        self.reconstruction = reconstruction
+
+    def forward(self, output, x, target=None):
+        recon = _batch_mean_nll(output.reconstruction, x, self.reconstruction)
+        return LossOutput(loss=recon, recon_loss=recon)
+
+
+class ELBOLoss(ReconstructionLoss):
     """Negative ELBO with a weight on the KL term (the skorch criterion).
 
     ``loss = reconstruction + kl_weight * KL``, averaged over the batch. With
     ``kl_weight=1`` this is the negative ELBO. The KL term is the module's own
-    (``output.kl``, under whatever prior the model has); a deterministic
-    autoencoder's output has none and contributes no KL term. A module's other
-    regulariser of the code (``output.code_loss``, a VQ-VAE's commitment) is
-    added with weight 1 and counted in ``loss`` only.
+    (``output.kl``, under whatever prior the model has); a module without one
+    (pretraining on posterior means) contributes 0.
 
     Parameters
     ----------
@@ -154,15 +177,33 @@ class ELBOLoss(nn.Module):
         Weight of the KL term (``beta`` of a beta-VAE).
     """
 
+    parts = ("recon_loss", "kl_loss")
+
     def __init__(self, reconstruction="bce", kl_weight=1.0):
-        super().__init__()
-        self.reconstruction = reconstruction
+        super().__init__(reconstruction)
         self.kl_weight = kl_weight
 
     def forward(self, output, x, target=None):
         recon = _batch_mean_nll(output.reconstruction, x, self.reconstruction)
         kl = torch.zeros((), device=recon.device) if output.kl is None else output.kl.mean()
-        loss = recon + self.kl_weight * kl
-        if output.code_loss is not None:
-            loss = loss + output.code_loss.mean()
-        return LossOutput(loss, recon, kl)
+        return LossOutput(loss=recon + self.kl_weight * kl, recon_loss=recon, kl_loss=kl)
+
+
+class CommitmentLoss(ReconstructionLoss):
+    """Reconstruction plus the module's term of its quantised code (a VQ-VAE's ``output.code_loss``).
+
+    ``commitment_loss`` is the commitment term, and with a codebook trained by
+    gradient (not moving averages) the codebook term too, with weight 1.
+
+    Parameters
+    ----------
+    reconstruction : {"bce", "mse"}
+        Likelihood of the decoder: Bernoulli on logits or unit-variance Gaussian.
+    """
+
+    parts = ("recon_loss", "commitment_loss")
+
+    def forward(self, output, x, target=None):
+        recon = _batch_mean_nll(output.reconstruction, x, self.reconstruction)
+        commitment = output.code_loss.mean()
+        return LossOutput(loss=recon + commitment, recon_loss=recon, commitment_loss=commitment)

@@ -34,9 +34,9 @@ class AutoencoderNet(NeuralNet):
     also batches ``y`` (one entry per row) with X and passes it to the
     criterion as ``criterion(output, X_batch, y_batch)``, for a model whose
     loss takes more than the row. The criterion returns a ``LossOutput``;
-    besides ``train_loss`` and ``valid_loss``, its parts are recorded as
-    ``{train,valid}_recon_loss`` and ``{train,valid}_kl_loss``, per batch and
-    averaged per epoch.
+    besides ``train_loss`` and ``valid_loss``, each of the parts its class
+    names in ``parts`` is recorded as ``{train,valid}_<part>`` (e.g.
+    ``train_recon_loss``, ``train_kl_loss``), per batch and averaged per epoch.
 
     Run in each process of a ``torch.distributed`` group, ``partial_fit``
     wraps the module in ``DistributedDataParallel``, gives each process its
@@ -54,8 +54,6 @@ class AutoencoderNet(NeuralNet):
         Fraction of the rows held out for ``valid_loss``; 0 for none.
     split_seed : int
         Seed of the validation split, which has a generator of its own.
-    record_kl : bool
-        Whether the model has a KL term worth recording.
     mixed_precision : bool
         Run forward passes under ``torch.autocast`` with bfloat16; the loss is
         computed in float32.
@@ -70,12 +68,11 @@ class AutoencoderNet(NeuralNet):
     """
 
     def __init__(
-        self, *args, validation_fraction=0.0, split_seed=0, record_kl=True, mixed_precision=False, **kwargs
+        self, *args, validation_fraction=0.0, split_seed=0, mixed_precision=False, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.validation_fraction = validation_fraction
         self.split_seed = split_seed
-        self.record_kl = record_kl
         self.mixed_precision = mixed_precision
         self.rng_state_ = None
         self.last_epoch_ = None
@@ -180,7 +177,8 @@ class AutoencoderNet(NeuralNet):
 
     @property
     def _loss_parts(self):
-        return ["loss", "recon_loss"] + (["kl_loss"] if self.record_kl else [])
+        # the criterion parameter: an instance, known before initialize builds the callbacks
+        return ["loss", *self.criterion.parts]
 
     @property
     def _default_callbacks(self):
@@ -231,14 +229,14 @@ class AutoencoderNet(NeuralNet):
         Xi, yi = batch
         y_pred, parts = self._forward(Xi, yi, training=True)
         parts.loss.backward()
-        return {"y_pred": y_pred, **parts._asdict()}
+        return {"y_pred": y_pred, **parts}
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
         Xi, yi = batch
         with torch.no_grad():
             y_pred, parts = self._forward(Xi, yi)
-        return {"y_pred": y_pred, **parts._asdict()}
+        return {"y_pred": y_pred, **parts}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         return self.criterion_(y_pred, X, y_true).loss

@@ -330,8 +330,11 @@ ATTRIBUTES = """\
 
     history_ : skorch.History
         Per-epoch record of training: ``history_[:, "train_loss"]``,
-        ``"valid_loss"`` and their parts ``"train_recon_loss"``,
-        ``"train_kl_loss"`` (and ``valid_``), in nats per sample.
+        ``"valid_loss"`` and the parts the model's loss names, in nats per
+        sample: ``"train_recon_loss"`` (and ``valid_``) for every model,
+        ``"train_kl_loss"`` for the variational ones,
+        ``"train_commitment_loss"`` for the VQ-VAE and ``"train_anchor_loss"``
+        for GaussianMixtureVAE.
 
     n_iter_ : int
         Number of epochs run.

@@ -220,7 +220,7 @@ class _TrainingMixin:
         return targets
 
     def _criterion(self, kind):
-        """The loss the network trains with (a skorch criterion returning a ``LossOutput``)."""
+        """The loss the network trains with (a skorch criterion returning a ``LossOutput`` of its ``parts``)."""
         return ELBOLoss(kind, self._kl_weight())
 
     def _training_rows(self, X, device):
@@ -281,7 +281,6 @@ class _TrainingMixin:
             train_split=None,
             validation_fraction=0.0 if incremental else self.validation_fraction,
             split_seed=seed,
-            record_kl=self._module_class.stochastic,
             callbacks=callbacks,
             device=device,
             mixed_precision=self.mixed_precision,
@@ -359,7 +358,7 @@ class _TrainingMixin:
 
     def _training_callbacks(self, checkpoint=None):
         callbacks = [("stop_on_divergence", StopOnDivergence())]
-        if self.kl_warmup_epochs:
+        if self.kl_warmup_epochs and self._module_class.stochastic:  # a KL term to weigh
             callbacks.append(("kl_warmup", KLWarmup(self.kl_warmup_epochs)))
         if checkpoint is not None:
             callbacks.append(("save_checkpoint", SaveCheckpoint(checkpoint, self.checkpoint_every)))

@@ -23,7 +23,7 @@ from ._base import _BaseAutoencoder
 from ._cvae import ConditionalVAETransformer
 from ._estimators import AutoencoderTransformer, BetaVAETransformer, VAETransformer
 from ._gmvae import AnchoredELBOLoss, GaussianMixtureVAE
-from ._losses import ELBOLoss
+from ._losses import CommitmentLoss, ELBOLoss, ReconstructionLoss
 from ._net import EpochProgressBar, KLWarmup, StopOnDivergence
 from ._outlier import AutoencoderOutlierDetector
 from ._transformations import TransformationNet
@@ -73,7 +73,9 @@ REFERENCED = (
     modules.ConditionalVariationalAutoencoder,
     modules.VectorQuantizedAutoencoder,
     TransformationNet,
+    ReconstructionLoss,
     ELBOLoss,
+    CommitmentLoss,
     AnchoredELBOLoss,
     # the layers and activations of skvae's networks, and common ones passed to a user's
     nn.Linear,

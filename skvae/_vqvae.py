@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._generation import mixture_center_and_spread
+from ._losses import CommitmentLoss
 from ._params import fill_docstring, store_parameters
 from .modules import VectorQuantizedAutoencoder
 
@@ -187,8 +188,8 @@ class VQVAETransformer(_BaseAutoencoder):
     ):
         store_parameters(self, locals())
 
-    def _kl_weight(self):
-        return 0.0
+    def _criterion(self, kind):
+        return CommitmentLoss(kind)
 
     def _embedding_dim(self):
         if self.embedding_dim == "auto":

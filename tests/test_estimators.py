@@ -13,7 +13,14 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from skvae import AutoencoderTransformer, BetaVAETransformer, DivergenceError, VAETransformer
+from skvae import (
+    AutoencoderTransformer,
+    BetaVAETransformer,
+    DivergenceError,
+    GaussianMixtureVAE,
+    VAETransformer,
+    VQVAETransformer,
+)
 from skvae._losses import gaussian_kl, reconstruction_nll
 from skvae.modules import reparameterize
 
@@ -69,6 +76,18 @@ def test_loss_weighs_kl_by_beta_and_ae_has_none(fitted):
     ae = fitted[AutoencoderTransformer].history_[-1]
     assert "train_kl_loss" not in ae
     assert ae["train_loss"] == pytest.approx(ae["train_recon_loss"])
+
+
+def test_history_records_the_parts_each_model_s_loss_names(digits):
+    X, _ = digits
+    vq = VQVAETransformer(n_components=4, n_embeddings=8, **{**FAST, "max_epochs": 2}).fit(X).history_[-1]
+    assert vq["train_loss"] == pytest.approx(vq["train_recon_loss"] + vq["train_commitment_loss"])
+    assert vq["valid_commitment_loss"] > 0 and "train_kl_loss" not in vq
+    gm = GaussianMixtureVAE(n_clusters=3, n_components=2, pretrain_epochs=1, **{**FAST, "max_epochs": 2}).fit(X)
+    last = gm.history_[-1]
+    assert last["train_loss"] == pytest.approx(last["train_recon_loss"] + last["train_kl_loss"]
+                                               + last["train_anchor_loss"])
+    assert last["train_anchor_loss"] > 0
 
 
 def test_history_reads_like_skorch(fitted):
