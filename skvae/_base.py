@@ -59,9 +59,9 @@ class _BaseAutoencoder(
     ``_statistics``,                none                fitted attributes from all training rows, computed
     ``_fit_statistics``                                 once when fit ends (not in checkpoints)
     ``_sample_condition``           none                ``sample``'s own arguments (a class, clusters)
-    ``_sample_codes``               N(0, I)             codes drawn from its prior
+    ``_prior``                      ``StandardNormal``  its prior as an object (``_priors``): sampling, log_prob,
+                                                        centre and spread, quantiles
     ``_decode_samples``             inverse_transform   drawn codes decoded (under the condition)
-    ``_latent_center_and_spread``   (0, 1)              the prior's centre and spread of one dimension
     =============================== =================== =====================================================
     """
 

@@ -4,7 +4,6 @@
 ``VAETransformer`` weighs the KL term by exactly 1, ``BetaVAETransformer`` by ``beta``.
 """
 
-import copy
 from numbers import Real
 
 import numpy as np
@@ -12,9 +11,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import Interval
 
 from ._base import _BaseAutoencoder
-from ._generation import mixture_center_and_spread
 from ._losses import ReconstructionLoss
 from ._params import fill_docstring, store_parameters
+from ._priors import FittedMixture
 from .modules import Autoencoder
 
 @fill_docstring
@@ -71,15 +70,8 @@ class AutoencoderTransformer(_BaseAutoencoder):
         mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=self.net_.split_seed)
         self.latent_density_ = mixture.fit(codes)
 
-    def _sample_codes(self, n_samples, rng):
-        mixture = copy.copy(self._statistic("latent_density_"))
-        mixture.random_state = rng
-        Z, _ = mixture.sample(n_samples)
-        return Z[rng.permutation(n_samples)]  # GaussianMixture groups its rows by component
-
-    def _latent_center_and_spread(self, dim):
-        density = self._statistic("latent_density_")
-        return mixture_center_and_spread(density.weights_, density.means_[:, dim], density.covariances_[:, dim, dim])
+    def _prior(self):
+        return FittedMixture(self._statistic("latent_density_"))
 
 
 @fill_docstring

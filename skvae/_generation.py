@@ -6,6 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._priors import StandardNormal
+
 
 class _GenerationMixin:
     """``sample``, ``interpolate`` and ``traverse``, from the codes a model's prior gives."""
@@ -49,7 +51,24 @@ class _GenerationMixin:
 
     def _sample_codes(self, n_samples, rng, **condition):
         """Codes drawn from the model's prior, shape (n_samples, n_components)."""
-        return rng.standard_normal((n_samples, self.n_components))
+        return self._prior().sample(n_samples, rng, **condition)
+
+    def _prior(self):
+        """What the fitted model draws new codes from: an object of ``skvae._priors``."""
+        return StandardNormal(self.n_components)
+
+    @property
+    def prior_(self):
+        """The distribution :meth:`sample` draws codes from, fitted.
+
+        N(0, I) for the variational models, the mixture fitted to the training
+        codes for the autoencoder, the learned mixture for GaussianMixtureVAE
+        and the codebook frequencies for the VQ-VAE. It has
+        ``sample(n_samples, rng)``, ``log_prob(Z)``, ``center_and_spread(dim)``,
+        ``quantiles(q)`` and ``source`` (how a plot names it).
+        """
+        check_is_fitted(self)
+        return self._prior()
 
     def _decode_samples(self, Z, **condition):
         """Rows in data space for drawn codes (float32)."""
@@ -126,14 +145,8 @@ class _GenerationMixin:
         return self.inverse_transform(Z)
 
     def _latent_center_and_spread(self, dim):
-        """Mean and standard deviation of one dimension of the prior (N(0, I) here)."""
-        return 0.0, 1.0
-
-
-def mixture_center_and_spread(weights, means, variances):
-    """Mean and standard deviation of one dimension of a Gaussian mixture."""
-    center = np.dot(weights, means)
-    return center, float(np.sqrt(np.dot(weights, variances + means**2) - center**2))
+        """Mean and standard deviation of one dimension of the prior."""
+        return self._prior().center_and_spread(dim)
 
 
 def _latent_path(z_start, z_end, n_steps, method):

@@ -21,9 +21,9 @@ from torch import nn
 
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
-from ._generation import mixture_center_and_spread
 from ._losses import ELBOLoss, LossOutput
 from ._params import fill_docstring, store_parameters
+from ._priors import LearnedMixture
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
 
 # The map of the pretrained codes whose clusters the mixture starts from and
@@ -423,15 +423,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             )
         return {"clusters": clusters}
 
-    def _sample_codes(self, n_samples, rng, clusters=None):
-        clusters = np.arange(self.n_clusters) if clusters is None else clusters
-        weights = self.weights_[clusters]
-        drawn = rng.choice(clusters, size=n_samples, p=weights / weights.sum())
-        noise = rng.standard_normal((n_samples, self.n_components))
-        return self.means_[drawn] + np.sqrt(self.covariances_[drawn]) * noise
-
-    def _latent_center_and_spread(self, dim):
-        return mixture_center_and_spread(self.weights_, self.means_[:, dim], self.covariances_[:, dim])
+    def _prior(self):
+        return LearnedMixture(self.weights_, self.means_, self.covariances_)
 
 
 def _posteriors(module, data, batch_size=1024, to_numpy=True):

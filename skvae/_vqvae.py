@@ -17,9 +17,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
-from ._generation import mixture_center_and_spread
 from ._losses import CommitmentLoss
 from ._params import fill_docstring, store_parameters
+from ._priors import CodebookFrequencies
 from .modules import VectorQuantizedAutoencoder
 
 
@@ -273,17 +273,8 @@ class VQVAETransformer(_BaseAutoencoder):
             return self._indices(X)
         return self._encode(X)[0].astype(_output_dtype(X), copy=False)
 
-    def _sample_codes(self, n_samples, rng):
-        # each token drawn on its own from its training frequencies
-        frequencies = self._statistic("code_frequencies_")
-        indices = np.stack([rng.choice(self.n_embeddings, n_samples, p=p) for p in frequencies], axis=1)
-        return self.codebook_[indices].reshape(n_samples, self.n_components)
-
-    def _latent_center_and_spread(self, dim):
-        token, position = divmod(dim, self._embedding_dim())
-        values = self.codebook_[:, position].astype(np.float64)
-        frequencies = self._statistic("code_frequencies_")[token]
-        return mixture_center_and_spread(frequencies, values, np.zeros_like(values))
+    def _prior(self):
+        return CodebookFrequencies(self.codebook_, self._statistic("code_frequencies_"))
 
     @property
     def _n_features_out(self):

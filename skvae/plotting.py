@@ -7,7 +7,6 @@ are tiled into one picture on that Axes, laid out from the model's learned
 """
 
 import numpy as np
-from scipy.stats import norm
 from sklearn.decomposition import PCA
 from sklearn.utils.validation import check_is_fitted
 
@@ -126,7 +125,7 @@ def plot_samples(estimator, n_samples=36, *, random_state=None, ax=None):
     images, value_range = _images(estimator, estimator.sample(n_samples, random_state=random_state))
     n_cols = int(np.ceil(np.sqrt(n_samples)))
     ax = _axes(ax, (5, 5))
-    source = "the code density" if hasattr(estimator, "latent_density_") else "the prior"
+    source = estimator.prior_.source
     return _show(ax, images, value_range, n_cols, f"{n_samples} samples decoded from {source}")
 
 
@@ -261,11 +260,7 @@ def plot_latent_manifold(estimator, n_per_side=15, *, ax=None):
             f"{estimator.n_components}; use plot_latent_space or plot_traversal instead."
         )
     quantiles = np.linspace(0.05, 0.95, n_per_side)
-    if hasattr(estimator, "latent_density_"):  # an autoencoder: no prior
-        codes, _ = estimator.latent_density_.sample(5000)
-        axis_values = [np.quantile(codes[:, d], quantiles) for d in range(2)]
-    else:
-        axis_values = [norm.ppf(quantiles)] * 2
+    axis_values = estimator.prior_.quantiles(quantiles).T
     # rows of the picture run from high to low z2, so that up is up
     grid = np.array([[z1, z2] for z2 in axis_values[1][::-1] for z1 in axis_values[0]])
     images, value_range = _images(estimator, estimator.inverse_transform(grid))
