@@ -339,6 +339,11 @@ ATTRIBUTES = """\
     n_iter_ : int
         Number of epochs run.
 
+    prior_ : object
+        The distribution :meth:`sample` draws codes from (read-only), with
+        ``sample(n_samples, rng)``, ``log_prob(Z)``, ``center_and_spread(dim)``
+        and ``quantiles(q)``.
+
     reconstruction_loss_ : {"bce", "mse"}
         The likelihood actually used (resolves ``"auto"``).
 
