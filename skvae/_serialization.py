@@ -23,7 +23,7 @@ from safetensors.torch import save_file
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from ._trust import ANY_OBJECT, ESTIMATOR, PLACES, Trust, untrusted_names
+from ._trust import ANY_OBJECT, ESTIMATOR, PLACES, Trust, import_path, untrusted_names
 from .exceptions import ModelFileError
 
 FORMAT = "skvae"
@@ -242,7 +242,7 @@ def _import_path(obj):
             f"{'__main__' if module == '__main__' else 'a function'}). Define it at module level "
             "in an importable module, or keep the model with pickle/joblib instead."
         )
-    return f"{module}:{name}"
+    return import_path(obj)
 
 
 # ------------------------------------------------------------------ decoding

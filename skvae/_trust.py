@@ -186,7 +186,8 @@ class Trust:
         if obj is None:
             obj = self._import_trusted(path)
         if need is not None and not (isinstance(obj, type) and issubclass(obj, need)):
-            kinds = " or ".join(f"{n.__module__}.{n.__qualname__}" for n in (need if isinstance(need, tuple) else (need,)))
+            needs = need if isinstance(need, tuple) else (need,)
+            kinds = " or ".join(dotted(import_path(n)) for n in needs)
             raise ModelFileError(
                 f"{self.source} names {dotted(path)} as {place}, which needs a subclass of {kinds}; it was "
                 "not called. The file was not written by skvae's save, or was altered."
