@@ -73,6 +73,9 @@ def main(argv=None):
         print(f"test ELBO per row: {vae.score(X_test):.2f}")
         print(f"saved {path}; load it anywhere with skvae.load")
     if dist.is_initialized():
+        # every process waits for rank 0's writing: gloo aborts a process that
+        # tears the group down while a peer still holds its connection
+        dist.barrier()
         dist.destroy_process_group()
 
 

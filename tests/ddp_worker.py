@@ -36,6 +36,7 @@ def main(out):
     }
     with open(out / f"rank{rank}.pkl", "wb") as file:
         pickle.dump({"vae": vae, **others}, file)
+    dist.barrier()  # both ranks tear the group down together: gloo aborts one that leaves early
     dist.destroy_process_group()
 
 
