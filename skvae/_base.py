@@ -51,9 +51,10 @@ class _BaseAutoencoder(
     ``_kl_weight``                  1.0                 the weight of the KL term in the loss
     ``_criterion``                  ``ELBOLoss``        the loss it trains with; its ``parts`` are history_'s
     ``_training_callbacks``         divergence, ...     callbacks of its own (codebook usage, mixture EM)
-    ``_training_targets``           None                per-row values from ``y`` that it trains with
-    ``_prepare_training``           targets as given    work before the main training (pretraining)
-    ``_warm_start_targets``         targets as given    the per-row targets when training on
+    ``_training_condition``         None                a per-row condition from ``y``, for the module
+    ``_prepare_training``           None                work before the main training (pretraining); a
+                                                        per-row target for the loss
+    ``_warm_start_target``          None                the loss's per-row target when training on
     ``_incremental``                True                whether it offers ``partial_fit``
     ``_attach_net``                 net, history, ...   fitted attributes that come with the net
     ``_statistics``,                none                fitted attributes from all training rows, computed

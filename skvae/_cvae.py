@@ -142,8 +142,8 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         self._fit(X, y, incremental=True, classes=classes)
         return self
 
-    def _training_targets(self, y, n_samples, reset, classes=None):
-        """The one-hot classes that the decoder is trained with; ``classes``: all labels, on a reset."""
+    def _training_condition(self, y, n_samples, reset, classes=None):
+        """The one-hot classes that the decoder is trained with (the module's condition); ``classes``: all labels, on a reset."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "

@@ -8,6 +8,7 @@ number of rows, and a memory-mapped array is read from disk as batches need it.
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -117,8 +118,28 @@ class TrainingRows:
         return len(self) * math.prod(self.values.shape[1:]) * (1 if self.values.dtype == torch.uint8 else 4)
 
 
+class Sides(NamedTuple):
+    """Per-row values that come with the training rows, one entry per row, or None.
+
+    Two channels with two readers: the net passes ``condition`` to the module
+    (``module(X, condition)``: the conditional VAE decodes with its one-hot
+    class) and ``target`` to the loss (``criterion(output, X, target)``:
+    GaussianMixtureVAE pulls its codes towards their map).
+    """
+
+    condition: torch.Tensor | None = None
+    target: torch.Tensor | None = None
+
+    def index(self, idx):
+        """These values at rows ``idx`` (a slice or an index tensor)."""
+        return Sides(*(None if values is None else values[idx] for values in self))
+
+    def to(self, device, **kwargs):
+        return Sides(*(None if values is None else values.to(device, **kwargs) for values in self))
+
+
 class TensorBatches:
-    """Mini-batches ``(X[idx], targets[idx])`` of training rows, for skorch.
+    """Mini-batches ``(X[idx], sides[idx])`` of training rows, for skorch.
 
     skorch's default DataLoader builds every batch item by item through a
     Dataset and a collate function; gathering rows of one array gives the same
@@ -132,21 +153,22 @@ class TensorBatches:
         Draw a new permutation (from torch's global generator) every epoch.
     device : str or torch.device
         Where batches go; a no-op when ``data`` already lives there.
-    targets : Tensor of shape (n_samples, ...) or None
-        Per-row values that a model's loss takes besides the row itself (None
-        for most models: an autoencoder's target is its input); batched with it.
+    sides : Sides
+        Per-row values batched with the rows: a condition for the module, a
+        target for the loss (both None for most models: an autoencoder's
+        target is its input).
     world : tuple of (int, int) or None
         ``(rank, world_size)`` in data-parallel training: only this process's
         share of the rows (see :func:`skvae._distributed.shard`); validation
         rows are dealt out without padding.
     """
 
-    def __init__(self, data, batch_size, shuffle=False, device="cpu", targets=None, world=None):
+    def __init__(self, data, batch_size, shuffle=False, device="cpu", sides=Sides(), world=None):
         self.data = data
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.device = device
-        self.targets = targets
+        self.sides = sides
         self.world = world
 
     def __len__(self):
@@ -174,30 +196,28 @@ class TensorBatches:
         else:
             batches = (slice(start, start + self.batch_size) for start in range(0, len(self.data), self.batch_size))
         for idx in batches:
-            targets = None if self.targets is None else self.targets[idx].to(self.device, non_blocking=True)
-            yield self.data[idx].to(self.device, non_blocking=True), targets
+            sides = self.sides.index(idx).to(self.device, non_blocking=True)
+            yield self.data[idx].to(self.device, non_blocking=True), sides
 
 
-def train_valid_split(data, validation_fraction, seed, targets=None):
-    """Split ``TrainingRows`` at random into training and validation ``(rows, targets)`` pairs.
+def train_valid_split(data, validation_fraction, seed, sides=Sides()):
+    """Split ``TrainingRows`` at random into training and validation ``(rows, sides)`` pairs.
 
-    Returns ``((data, targets), None)`` when the fraction is 0 or leaves either
-    side without a row; ``targets`` (None, or one entry per row) is split with
-    the rows. The split has a generator of its own, seeded with ``seed``, so
+    Returns ``((data, sides), None)`` when the fraction is 0 or leaves either
+    side without a row; ``sides`` (a :class:`Sides`) is split with the rows.
+    The split has a generator of its own, seeded with ``seed``, so
     that a fit resumed from a checkpoint splits exactly as the first one did
     without replaying the training's random draws. Both sides are views of
     ``data`` through an index: nothing is copied.
     """
     n_valid = math.floor(validation_fraction * len(data))
     if n_valid < 1 or n_valid >= len(data):
-        return (data, targets), None
+        return (data, sides), None
     generator = torch.Generator(device=data.device).manual_seed(seed)
     order = torch.randperm(len(data), device=data.device, generator=generator)
     train, valid = order[n_valid:], order[:n_valid]
-    if targets is None:
-        return (data.subset(train), None), (data.subset(valid), None)
-    targets = targets.to(data.device)
-    return (data.subset(train), targets[train]), (data.subset(valid), targets[valid])
+    sides = sides.to(data.device)
+    return (data.subset(train), sides.index(train)), (data.subset(valid), sides.index(valid))
 
 
 def as_float_tensor(X, device="cpu"):

@@ -21,6 +21,7 @@ from torch import nn
 
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
+from ._data import Sides
 from ._losses import ELBOLoss, LossOutput
 from ._params import fill_docstring, store_parameters
 from ._priors import LearnedMixture
@@ -265,7 +266,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     def _criterion(self, kind):
         return AnchoredELBOLoss(kind, self._kl_weight())
 
-    def _prepare_training(self, module, data, targets, kind, seed, device):
+    def _prepare_training(self, module, data, kind, seed, device):
         """Pretrain, map the codes, move them onto the map and start the mixture there; return the map."""
         if len(data) < max(2, self.n_clusters):
             raise ValueError(
@@ -281,13 +282,13 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         embedding = _umap_map(codes, self.n_components, seed) if self.init == "umap" else codes
         embedding = (embedding - embedding.mean(0)) / max(embedding.std(), np.finfo(np.float32).tiny)
         self.embedding_ = embedding.astype(np.float32)
-        targets = torch.from_numpy(self.embedding_)
+        target = torch.from_numpy(self.embedding_)
         # Move the codes onto the map first, with the decoder following them.
         # Without a KL term the posteriors narrow too, so that the components
         # are told apart by the posterior means when the full ELBO starts.
         net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0))
         net.max_epochs = ALIGN_EPOCHS
-        net.partial_fit(data, targets)
+        net.partial_fit(data, Sides(target=target))
         # The mixture starts from KMeans on the codes (on UMAP maps it splits
         # and merges classes less often than a GaussianMixture's EM), no
         # narrower than the posteriors, which would otherwise all go to the
@@ -302,12 +303,12 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             module.prior_logits.copy_(torch.as_tensor(np.log(np.maximum(counts, 1) / counts.sum())))
             module.prior_means.copy_(torch.as_tensor(kmeans.cluster_centers_))
             module.prior_logvars.copy_(torch.as_tensor(np.log(np.maximum(spreads, variances.mean(0)))))
-        return targets
+        return target
 
     def _training_callbacks(self, checkpoint=None):
         return [("mixture_em", MixtureEM()), *super()._training_callbacks(checkpoint)]
 
-    def _warm_start_targets(self, data, targets):
+    def _warm_start_target(self, data):
         if len(data) != len(self.embedding_):
             raise ValueError(
                 f"warm_start=True trains on with the map of the training data (embedding_, "

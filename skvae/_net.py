@@ -18,7 +18,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 from skorch.exceptions import DeviceWarning
 
-from ._data import TensorBatches, train_valid_split
+from ._data import Sides, TensorBatches, train_valid_split
 from ._distributed import broadcast_buffers, gather_rows, world
 from .exceptions import DivergenceError
 
@@ -31,9 +31,12 @@ class AutoencoderNet(NeuralNet):
     """skorch ``NeuralNet`` for autoencoders, trained on rows gathered batch by batch.
 
     ``fit(X)`` takes ``TrainingRows``; the target is ``X`` itself. ``fit(X, y)``
-    also batches ``y`` (one entry per row) with X and passes it to the
-    criterion as ``criterion(output, X_batch, y_batch)``, for a model whose
-    loss takes more than the row. The criterion returns a ``LossOutput``;
+    takes a :class:`~skvae._data.Sides` as ``y`` and batches its two per-row
+    channels with X: ``condition`` goes to the module, as
+    ``module(X_batch, condition_batch)``, for a model that decodes with more
+    than the code; ``target`` goes to the loss, as
+    ``criterion(output, X_batch, target_batch)``, for a model whose loss takes
+    more than the row. The criterion returns a ``LossOutput``;
     besides ``train_loss`` and ``valid_loss``, each of the parts its class
     names in ``parts`` is recorded as ``{train,valid}_<part>`` (e.g.
     ``train_recon_loss``, ``train_kl_loss``), per batch and averaged per epoch.
@@ -199,47 +202,48 @@ class AutoencoderNet(NeuralNet):
             super()._set_training(training)
 
     def get_dataset(self, X, y=None):
-        return X, y
+        return X, Sides() if y is None else y
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        return train_valid_split(X, self.validation_fraction, self.split_seed, targets=y)
+        return train_valid_split(X, self.validation_fraction, self.split_seed, Sides() if y is None else y)
 
     def get_iterator(self, dataset, training=False):
-        data, targets = dataset
+        data, sides = dataset
         return TensorBatches(
-            data, self.batch_size, shuffle=training, device=self.device, targets=targets, world=self.world_
+            data, self.batch_size, shuffle=training, device=self.device, sides=sides, world=self.world_
         )
 
-    def _forward(self, Xi, yi=None, training=False):
+    def _forward(self, Xi, sides, training=False):
         autocast = (
             torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
             if self.mixed_precision
             else contextlib.nullcontext()
         )
         with autocast:
-            # per-row targets go to the module too: a conditional model decodes with them
             module = self._parallel_forward if training and self._parallel_forward is not None else self.module_
-            y_pred = module(Xi) if yi is None else module(Xi, yi)
+            y_pred = module(Xi) if sides.condition is None else module(Xi, sides.condition)
         if self.mixed_precision:  # the loss (exp, sums over pixels) wants float32
             y_pred = type(y_pred)(*(None if t is None else t.float() for t in y_pred))
-        return y_pred, self.criterion_(y_pred, Xi, yi)
+        return y_pred, self.criterion_(y_pred, Xi, sides.target)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
-        Xi, yi = batch
-        y_pred, parts = self._forward(Xi, yi, training=True)
+        Xi, sides = batch
+        y_pred, parts = self._forward(Xi, sides, training=True)
         parts.loss.backward()
         return {"y_pred": y_pred, **parts}
 
     def validation_step(self, batch, **fit_params):
         self._set_training(False)
-        Xi, yi = batch
+        Xi, sides = batch
         with torch.no_grad():
-            y_pred, parts = self._forward(Xi, yi)
+            y_pred, parts = self._forward(Xi, sides)
         return {"y_pred": y_pred, **parts}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        return self.criterion_(y_pred, X, y_true).loss
+        # y_true is a batch's Sides: the loss takes its target channel
+        target = y_true.target if isinstance(y_true, Sides) else y_true
+        return self.criterion_(y_pred, X, target).loss
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:

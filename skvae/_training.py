@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import EarlyStopping
 
 from ._checks import _in_unit_range, _output_dtype, _positive_ints
-from ._data import TrainingRows
+from ._data import Sides, TrainingRows
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, StopOnDivergence
@@ -126,7 +126,7 @@ class _TrainingMixin:
     def _fit(self, X, y=None, *, incremental=False, **target_options):
         """Train on X, from scratch or (``warm_start``) on from the fitted state; return X validated.
 
-        ``y`` goes to :meth:`_training_targets` with ``target_options``;
+        ``y`` goes to :meth:`_training_condition` with ``target_options``;
         unsupervised models ignore it. ``incremental``: one epoch on all of X,
         on from the fitted state if there is one (:meth:`partial_fit`).
 
@@ -137,7 +137,7 @@ class _TrainingMixin:
         interrupted = None
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
-            given = self._training_targets(y, X.shape[0], reset=not warm, **target_options)
+            condition = self._training_condition(y, X.shape[0], reset=not warm, **target_options)
             device = _resolve_device(self.device, self.mixed_precision)
             parallel = world() is not None  # one of several processes training one model
             if parallel:
@@ -159,12 +159,12 @@ class _TrainingMixin:
                     module = copy.deepcopy(self.net_.module_)
                     optimizer_state = copy.deepcopy(self.net_.optimizer_.state_dict())
                     history = copy.deepcopy(self.net_.history)
-                    targets = self._warm_start_targets(data, given)
+                    target = self._warm_start_target(data)
                 else:
                     hidden = _positive_ints("hidden_layer_sizes", self.hidden_layer_sizes)
                     module = self._build_module(hidden, initial_output_offset(data.mean(), kind))
                     optimizer_state = history = None
-                    targets = self._prepare_training(module, data, given, kind, seed, device)
+                    target = self._prepare_training(module, data, kind, seed, device)
                 # in data-parallel training every process holds the same model: rank 0 writes it
                 writes = self.checkpoint_path and is_main_process()
                 checkpoint = self._write_checkpoint if writes else None
@@ -172,7 +172,7 @@ class _TrainingMixin:
                     module, kind, seed, device, optimizer_state, history, checkpoint, incremental=incremental
                 )
                 try:
-                    net.partial_fit(data, targets)
+                    net.partial_fit(data, Sides(condition, target))
                 except KeyboardInterrupt as error:
                     if not net.restore_last_epoch():
                         raise  # not one epoch finished: nothing new to keep
@@ -199,25 +199,24 @@ class _TrainingMixin:
             raise interrupted
         return X
 
-    def _training_targets(self, y, n_samples, reset):
-        """The per-row tensor that ``fit(X, y)`` trains with besides X, from y; None (y ignored) here.
+    def _training_condition(self, y, n_samples, reset):
+        """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.
 
         ``reset``: a new model (else one trained on, which may update what it learnt of y).
         """
         return None
 
-    def _prepare_training(self, module, data, targets, kind, seed, device):
+    def _prepare_training(self, module, data, kind, seed, device):
         """Anything a model does before its main training, on a new module (e.g. pretraining).
 
-        Returns the per-row targets that the module and the loss take besides
-        the rows: here those of :meth:`_training_targets` (None for an
-        autoencoder, whose target is its input).
+        Returns the per-row target that the loss takes besides the rows: None
+        here (an autoencoder's target is its input).
         """
-        return targets
+        return None
 
-    def _warm_start_targets(self, data, targets):
-        """The per-row targets with which a warm start trains on (see :meth:`_prepare_training`)."""
-        return targets
+    def _warm_start_target(self, data):
+        """The per-row target with which a warm start trains on (see :meth:`_prepare_training`)."""
+        return None
 
     def _criterion(self, kind):
         """The loss the network trains with (a skorch criterion returning a ``LossOutput`` of its ``parts``)."""

@@ -301,11 +301,11 @@ class Autoencoder(nn.Module):
         """``KL(q(z | x) || p(z))`` per sample; None: a deterministic code has no prior."""
         return None
 
-    def forward(self, x, y=None):
+    def forward(self, x):
         """Encode, draw a code (for a VAE) and decode ``x``.
 
-        ``y`` is per-row side information that comes with the rows in
-        training (a conditional model decodes with it); this model ignores it.
+        A conditional model takes a second argument, the per-row condition it
+        decodes with (see :class:`ConditionalVariationalAutoencoder`).
         """
         mean, logvar = self.encode(x)
         z = reparameterize(mean, logvar) if self.stochastic else mean
@@ -433,6 +433,7 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
         return super().decode(torch.cat([z, y], dim=-1))
 
     def forward(self, x, y):
+        """Encode ``x``, draw a code and decode it as classes ``y`` (one-hot, the net's condition)."""
         mean, logvar = self.encode(x)
         z = reparameterize(mean, logvar)
         return AutoencoderOutput(self.decode(z, y), z, mean, logvar, self.kl_divergence(mean, logvar))
@@ -518,7 +519,7 @@ class VectorQuantizedAutoencoder(Autoencoder):
     def reset_usage(self):
         self.usage.zero_()
 
-    def forward(self, x, y=None):
+    def forward(self, x):
         z_e, _ = self.encode(x)
         z_q, indices = self.quantize(z_e)
         if self.training:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import load_digits
+from torch import nn
 
 from skvae import (
     AutoencoderTransformer,
@@ -11,7 +12,10 @@ from skvae import (
     GaussianMixtureVAE,
     VAETransformer,
 )
-from skvae._data import TrainingRows, train_valid_split
+from skvae._data import Sides, TrainingRows, train_valid_split
+from skvae._losses import ReconstructionLoss
+from skvae._net import AutoencoderNet
+from skvae.modules import Autoencoder
 
 SMALL = dict(n_components=3, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
 
@@ -95,3 +99,58 @@ def test_training_rows_share_the_callers_memory_and_convert_by_batch():
     expected = values[train[0].rows[[0, 2]].numpy()].reshape(2, 1, 2, 2) / 255
     np.testing.assert_allclose(batch.numpy(), expected, rtol=1e-6)
     np.testing.assert_allclose(rows.mean().numpy(), values.mean(0).reshape(1, 2, 2) / 255, rtol=1e-6)
+
+
+class _RecordsCondition(Autoencoder):
+    """An autoencoder that keeps every condition it was called with, next to the rows."""
+
+    def __init__(self):
+        super().__init__(nn.Linear(2, 1), nn.Linear(1, 2))
+        self.seen = []
+
+    def forward(self, x, condition):
+        self.seen.append((x.detach().clone(), condition.clone()))
+        return super().forward(x)
+
+
+class _RecordsTarget(ReconstructionLoss):
+    """A reconstruction loss that keeps every target it was called with, next to the rows."""
+
+    seen = []
+
+    def forward(self, output, x, target=None):
+        self.seen.append((x.clone(), target))
+        return super().forward(output, x)
+
+
+@pytest.mark.parametrize("validation_fraction", [0.0, 0.25])
+def test_the_net_gives_the_condition_to_the_module_and_the_target_to_the_loss(validation_fraction):
+    # the conditional VAE decodes with a per-row condition; GaussianMixtureVAE's loss takes a per-row map
+    X = torch.arange(40, dtype=torch.float32).reshape(20, 2)
+    sides = Sides(condition=10 * X[:, :1], target=100 * X[:, :1])
+    module, criterion = _RecordsCondition(), _RecordsTarget("mse")
+    criterion.seen = []
+    net = AutoencoderNet(
+        module, criterion=criterion, max_epochs=2, batch_size=6, train_split=None,
+        validation_fraction=validation_fraction, verbose=0,
+    )
+    net.fit(TrainingRows(X), sides)
+    assert sum(len(x) for x, _ in module.seen) == 2 * 20  # training and validation rows, 2 epochs
+    for x, condition in module.seen:
+        torch.testing.assert_close(condition, 10 * x[:, :1])
+    assert sum(len(x) for x, _ in criterion.seen) == 2 * 20  # training and validation rows, 2 epochs
+    for x, target in criterion.seen:
+        torch.testing.assert_close(target, 100 * x[:, :1])
+
+
+def test_a_model_without_a_condition_is_called_with_the_rows_alone():
+    X = torch.arange(40, dtype=torch.float32).reshape(20, 2)
+    criterion = _RecordsTarget("mse")
+    criterion.seen = []
+    # Autoencoder.forward takes x alone: a condition passed to it would fail
+    net = AutoencoderNet(Autoencoder(nn.Linear(2, 1), nn.Linear(1, 2)), criterion=criterion, max_epochs=1,
+                         batch_size=8, train_split=None, verbose=0)
+    net.fit(TrainingRows(X), Sides(target=X[:, 1]))
+    assert [len(x) for x, _ in criterion.seen] == [8, 8, 4]
+    for x, target in criterion.seen:
+        torch.testing.assert_close(target, x[:, 1])
