@@ -142,9 +142,15 @@ PLACES = {
 ANY_OBJECT = (BaseEstimator, Callback)
 
 
+# Public names of objects defined in private files: a file names them where users import
+# them, so that the file format does not follow the code from file to file.
+# (Keyed by id: a callable given to save need not be hashable.)
+PUBLIC_MODULES = {id(getattr(modules, name)): modules.__name__ for name in modules.__all__}
+
+
 def import_path(obj):
     """``"module:qualname"``, as a file names ``obj``."""
-    return f"{obj.__module__}:{obj.__qualname__}"
+    return f"{PUBLIC_MODULES.get(id(obj), obj.__module__)}:{obj.__qualname__}"
 
 
 def dotted(path):

@@ -197,6 +197,8 @@ def test_get_untrusted_types_names_exactly_the_custom_encoder(tmp_path):
     path = model.save(tmp_path / "custom.skvae")
     names = skvae.get_untrusted_types(path)
     assert names == ["golden_parts.Encoder"]
+    # skvae's part is named where users import it, whichever file defines it
+    assert '"skvae.modules:ConvDecoder"' in json.dumps(read(path)[0])
     with pytest.raises(ModelFileError, match="golden_parts.Encoder"):
         skvae.load(path)
     loaded = skvae.load(path, trusted=names)

@@ -1,0 +1,125 @@
+"""The vector-quantised autoencoder (VQ-VAE): a codebook in place of a posterior."""
+
+import torch
+from torch import nn
+
+from .._distributed import sum_across_processes
+from ._autoencoders import Autoencoder, AutoencoderOutput
+
+
+class VectorQuantizedAutoencoder(Autoencoder):
+    """Autoencoder with a vector-quantised code (VQ-VAE, van den Oord et al., 2017).
+
+    The encoder's output ``(N, n_components)`` is cut into
+    ``n_components // embedding_dim`` tokens of ``embedding_dim`` numbers;
+    each token is replaced by its nearest vector of a codebook of
+    ``n_embeddings`` vectors shared by all tokens, and the decoder sees the
+    quantised code. Gradients pass the quantisation straight through (the
+    decoder's gradient with respect to the quantised code is applied to the
+    encoder's output). ``forward`` returns, as ``code_loss``, the commitment
+    term ``beta ||z_e - sg(e)||^2`` that keeps the encoder near its codes and,
+    unless the codebook follows exponential moving averages (``ema=True``),
+    the codebook term ``||sg(z_e) - e||^2`` that moves the codes.
+
+    Parameters
+    ----------
+    encoder, decoder, output_offset
+        As for :class:`Autoencoder`.
+    n_embeddings : int
+        Size of the codebook.
+    embedding_dim : int
+        Length of a token (and of a codebook vector); divides ``n_components``.
+    commitment_cost : float, default=0.25
+        ``beta`` of the commitment term.
+    ema : bool, default=True
+        Update the codebook as exponential moving averages of the encoder
+        outputs assigned to each vector (decay ``decay``) instead of by gradient.
+    decay : float, default=0.99
+
+    Attributes
+    ----------
+    codebook : Tensor of shape (n_embeddings, embedding_dim)
+        A parameter, or a buffer with ``ema=True``.
+    usage : buffer of shape (n_embeddings,)
+        How many tokens each vector received in training since it was last
+        reset (see :meth:`reset_usage`).
+    """
+
+    def __init__(
+        self, encoder, decoder, output_offset=None, *, n_embeddings, embedding_dim, commitment_cost=0.25,
+        ema=True, decay=0.99,
+    ):
+        super().__init__(encoder, decoder, output_offset)
+        self.embedding_dim = embedding_dim
+        self.commitment_cost = commitment_cost
+        self.ema = ema
+        self.decay = decay
+        codebook = torch.empty(n_embeddings, embedding_dim).uniform_(-1 / n_embeddings, 1 / n_embeddings)
+        if ema:
+            self.register_buffer("codebook", codebook)
+            self.register_buffer("ema_count", torch.ones(n_embeddings))
+            self.register_buffer("ema_sum", codebook.clone())
+        else:
+            self.codebook = nn.Parameter(codebook)
+        self.register_buffer("usage", torch.zeros(n_embeddings))
+
+    def tokens(self, z):
+        """``z`` of shape (..., n_components) as (..., n_tokens, embedding_dim)."""
+        return z.unflatten(-1, (-1, self.embedding_dim))
+
+    def nearest(self, z):
+        """Codebook index of each token of ``z``, shape (..., n_tokens)."""
+        tokens = self.tokens(z)
+        distances = (
+            tokens.pow(2).sum(-1, keepdim=True) - 2 * tokens @ self.codebook.T + self.codebook.pow(2).sum(-1)
+        )
+        return distances.argmin(-1)
+
+    def quantize(self, z):
+        """The codes ``z`` with each token replaced by its nearest codebook vector, and the indices."""
+        indices = self.nearest(z)
+        return self.codebook[indices].flatten(-2), indices
+
+    def decode(self, z):
+        """Quantise ``z`` and decode it (quantised codes go through unchanged)."""
+        return super().decode(self.quantize(z)[0])
+
+    def reset_usage(self):
+        self.usage.zero_()
+
+    def forward(self, x):
+        z_e, _ = self.encode(x)
+        z_q, indices = self.quantize(z_e)
+        if self.training:
+            with torch.no_grad():
+                counts = torch.bincount(indices.flatten(), minlength=len(self.codebook)).to(self.usage)
+                if self.ema:
+                    tokens = self.tokens(z_e).flatten(0, -2).to(self.ema_sum)
+                    sums = torch.zeros_like(self.ema_sum).index_add_(0, indices.flatten(), tokens)
+                    # in data-parallel training, every process's tokens: one codebook for all
+                    counts, sums = sum_across_processes(counts, sums)
+                    self._ema_update(counts, sums)
+                else:
+                    (counts,) = sum_across_processes(counts)
+                self.usage += counts
+        commitment = self.commitment_cost * (z_e - z_q.detach()).pow(2).sum(-1)
+        code_loss = commitment if self.ema else commitment + (z_e.detach() - z_q).pow(2).sum(-1)
+        z_straight = z_e + (z_q - z_e).detach()
+        return AutoencoderOutput(super().decode(z_straight), z_q, z_e, None, None, code_loss)
+
+    def _ema_update(self, counts, sums):
+        """Move the codebook towards the batch: ``counts`` tokens per vector, summing to ``sums``."""
+        self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
+        self.ema_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
+        # Laplace smoothing keeps a vector that received nothing from dividing by 0
+        n = self.ema_count.sum()
+        smoothed = (self.ema_count + 1e-5) / (n + len(self.ema_count) * 1e-5) * n
+        self.codebook.copy_(self.ema_sum / smoothed[:, None])
+
+    def reseed(self, dead, tokens):
+        """Move the codebook vectors ``dead`` (indices) onto the given encoder tokens (one per vector)."""
+        with torch.no_grad():
+            self.codebook[dead] = tokens.to(self.codebook)
+            if self.ema:
+                self.ema_sum[dead] = tokens.to(self.ema_sum)
+                self.ema_count[dead] = 1.0
