@@ -107,9 +107,10 @@ class MixtureEM(Callback):
     """
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
-        module = net.module_
-        if not hasattr(module, "prior_means") or net.criterion_.kl_weight == 0 or dataset_train is None:
+        # the pretraining and the alignment train without the KL term, on other modules
+        if net.criterion_.kl_weight == 0 or dataset_train is None:
             return
+        module = net.module_
         data, _ = dataset_train
         means, variances = _posteriors(module, data, to_numpy=False)
         with torch.no_grad():
