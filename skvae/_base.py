@@ -97,6 +97,7 @@ class _BaseAutoencoder(
         checkpoint_path=None,
         checkpoint_every=1,
         device="auto",
+        n_jobs=None,
         mixed_precision=False,
         compile=False,
         callbacks=None,

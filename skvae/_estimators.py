@@ -185,6 +185,7 @@ class BetaVAETransformer(VAETransformer):
         checkpoint_path=None,
         checkpoint_every=1,
         device="auto",
+        n_jobs=None,
         mixed_precision=False,
         compile=False,
         callbacks=None,

@@ -246,6 +246,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         checkpoint_path=None,
         checkpoint_every=1,
         device="auto",
+        n_jobs=None,
         mixed_precision=False,
         compile=False,
         callbacks=None,

@@ -215,6 +215,24 @@ SHARED = (
         ..., or ``"auto"`` for a CUDA GPU when there is one.""",
     ),
     Parameter(
+        "n_jobs",
+        "int or None",
+        None,
+        [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
+        """\
+        CPU threads that torch trains with. None: as many as the cores that
+        other processes leave idle when ``fit`` starts (watched for 50 ms), at
+        most torch's own count (``torch.get_num_threads()``: the physical cores
+        unless ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` say otherwise),
+        at least one. On a machine busy with other work, or inside a parallel
+        grid search, more threads than free cores run several times slower.
+        -1: torch's count whatever the load; ``-k``: all but ``k - 1``; a
+        positive int: exactly that many. Torch's own setting is back after
+        each fit. A convolutional network's results can differ in the last
+        bits between thread counts: fix ``n_jobs`` to reproduce a conv fit
+        bit for bit whatever else the machine is running.""",
+    ),
+    Parameter(
         "mixed_precision",
         "bool",
         False,

@@ -24,6 +24,7 @@ from ._data import Sides, TrainingRows
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, StopOnDivergence
+from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
 from .modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels
 
@@ -154,7 +155,7 @@ class _TrainingMixin:
                 if parallel:  # every process draws the same initial weights, split and row order
                     seed = broadcast(seed)
                 rng_state = None
-            with _torch_random_state(seed, rng_state):
+            with _torch_random_state(seed, rng_state), torch_threads(training_threads(self.n_jobs)):
                 if warm:  # copies: a fit that fails must leave the fitted model as it was
                     module = copy.deepcopy(self.net_.module_)
                     optimizer_state = copy.deepcopy(self.net_.optimizer_.state_dict())

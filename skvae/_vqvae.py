@@ -174,6 +174,7 @@ class VQVAETransformer(_BaseAutoencoder):
         checkpoint_path=None,
         checkpoint_every=1,
         device="auto",
+        n_jobs=None,
         mixed_precision=False,
         compile=False,
         callbacks=None,

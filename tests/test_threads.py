@@ -1,0 +1,72 @@
+"""How many threads a fit uses: n_jobs, and the cores that other processes leave free."""
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+from sklearn.datasets import load_digits
+
+from skvae import VAETransformer, _threads
+
+
+class RecordThreads(Callback):
+    def on_epoch_begin(self, net, **kwargs):
+        net.history.record("threads", torch.get_num_threads())
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n_jobs, used", [(1, 1), (2, 2), (-1, 2), (-2, 1)])
+def test_a_fit_trains_on_n_jobs_threads_and_gives_torch_its_setting_back(n_jobs, used, two_threads):
+    X = load_digits().data[:100] / 16
+    model = VAETransformer(hidden_layer_sizes=(8,), max_epochs=2, n_jobs=n_jobs, callbacks=[RecordThreads()]).fit(X)
+    assert model.history_[:, "threads"] == [used, used]
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.parametrize("others, used", [(0.0, 2), (0.3, 2), (0.8, 1), (1.0, 1), (2.0, 1), (None, 2)])
+def test_by_default_a_fit_takes_the_cores_that_others_leave_free(others, used, two_threads, monkeypatch):
+    # what the machine is doing is stood in for: the rule that follows from it is under test
+    monkeypatch.setattr(_threads, "cores_in_use_by_others", lambda: others)
+    monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
+    assert _threads.training_threads(None) == used
+
+
+def test_the_machine_is_watched_only_when_there_is_a_choice(monkeypatch):
+    def watched():
+        raise AssertionError("watched the machine with one thread to give")
+
+    monkeypatch.setattr(_threads, "cores_in_use_by_others", watched)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert _threads.training_threads(None) == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_another_process_spinning_shows_as_a_busy_core():
+    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"])
+    try:
+        time.sleep(0.3)  # started
+        busy = _threads.cores_in_use_by_others(0.2)
+    finally:
+        spinner.kill()
+    if busy is None:
+        pytest.skip("this platform does not say how busy it is")
+    assert busy > 0.5, busy
+
+
+def test_n_jobs_zero_is_refused_with_the_parameter_named():
+    with pytest.raises(ValueError, match="n_jobs"):
+        VAETransformer(n_jobs=0).fit(np.random.rand(20, 4))
