@@ -54,8 +54,9 @@ def test_each_process_trains_on_its_share_of_the_rows(ranks):
         assert sum(train) == n_train and len(train) == 2 * 5
         assert sum(valid) == n_valid
     losses = vae.history_[:, "train_loss"]
-    # the seed is drawn afresh each run (random_state=None): 4 epochs took off 0.19 to 0.3 nats
-    assert np.all(np.diff(losses) < 0) and losses[-1] < losses[0] - 0.1, losses
+    # the seed is drawn afresh each run (random_state=None): 4 epochs took off 0.19 to 0.3
+    # nats, not always in every epoch (+0.002 once)
+    assert losses[-1] < losses[0] - 0.1, losses
 
 
 def test_the_result_is_an_ordinary_fitted_estimator(ranks):
