@@ -221,7 +221,8 @@ SHARED = (
         [Interval(Integral, None, -1, closed="right"), Interval(Integral, 1, None, closed="left"), None],
         """\
         CPU threads that torch trains with. None: as many as the cores that
-        other processes leave idle when ``fit`` starts (watched for 50 ms), at
+        other processes leave idle when ``fit`` starts (watched for 50 ms, at
+        most once every ten seconds), at
         most torch's own count (``torch.get_num_threads()``: the physical cores
         unless ``OMP_NUM_THREADS`` or ``torch.set_num_threads`` say otherwise),
         at least one. On a machine busy with other work, or inside a parallel

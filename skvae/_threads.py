@@ -5,7 +5,8 @@ spin while they wait for each other. When other processes hold the cores (a
 second notebook, the workers of a parallel grid search, a build), a spinning
 thread waits for one that has no core, and a fit runs several times, on some
 machines tens of times, slower than on one thread. ``n_jobs=None`` counts the
-cores that are idle when ``fit`` starts and trains on that many threads.
+cores that are idle when ``fit`` starts (at most once every ten seconds) and
+trains on that many threads.
 """
 
 import contextlib
@@ -16,6 +17,11 @@ import torch
 
 # How long fit watches the machine before it starts: a few clock ticks per core.
 _SAMPLE_SECONDS = 0.05
+# A reading serves the fits that start within this many seconds of it: the other
+# processes' load changes slowly, and a loop of small fits (a grid search, a test
+# suite) would otherwise spend 50 ms of each fit watching.
+_READING_LASTS = 10.0
+_last_reading = (-float("inf"), None)
 
 
 def _busy_seconds():
@@ -60,7 +66,11 @@ def training_threads(n_jobs):
     if n_jobs is None:
         if most == 1:  # nothing to choose (a worker of a parallel search, OMP_NUM_THREADS=1)
             return 1
-        others = cores_in_use_by_others()
+        global _last_reading
+        taken, others = _last_reading
+        if time.monotonic() - taken > _READING_LASTS:
+            others = cores_in_use_by_others()
+            _last_reading = (time.monotonic(), others)
         if others is None:
             return most
         free = (os.cpu_count() or most) - others

@@ -39,7 +39,19 @@ def test_by_default_a_fit_takes_the_cores_that_others_leave_free(others, used, t
     # what the machine is doing is stood in for: the rule that follows from it is under test
     monkeypatch.setattr(_threads, "cores_in_use_by_others", lambda: others)
     monkeypatch.setattr(_threads.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_threads, "_last_reading", (-float("inf"), None))
     assert _threads.training_threads(None) == used
+
+
+def test_a_reading_of_the_machine_serves_the_fits_of_the_next_seconds(two_threads, monkeypatch):
+    readings = []
+    monkeypatch.setattr(_threads, "cores_in_use_by_others", lambda: readings.append(1) or 2.0)
+    monkeypatch.setattr(_threads, "_last_reading", (-float("inf"), None))
+    assert [_threads.training_threads(None) for _ in range(3)] == [1, 1, 1]
+    assert len(readings) == 1
+    monkeypatch.setattr(_threads, "_last_reading", (time.monotonic() - 11, 2.0))  # stale
+    _threads.training_threads(None)
+    assert len(readings) == 2
 
 
 def test_the_machine_is_watched_only_when_there_is_a_choice(monkeypatch):
