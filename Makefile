@@ -18,13 +18,22 @@ STAMP := $(VENV)/.skvae-installed
 DOCS_STAMP := $(VENV)/.skvae-docs-installed
 SPHINX := $(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 
-.PHONY: demo test install docs docs-noplot clean
+.PHONY: demo test test-slow install docs docs-noplot clean
 
 demo: $(STAMP)
 	$(BIN)/python -m skvae demo
 
+# One pytest worker per core, each on one torch thread (more would compete for the
+# cores); a file's tests stay in one worker, so its fitted fixtures are made once.
+# Tests marked slow (a model trained with its full defaults) run in `make test-slow`,
+# which CI runs too.
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST) -m "not slow"
+
+test-slow: $(STAMP)
+	$(PYTEST) -m slow
 
 install: $(STAMP)
 
