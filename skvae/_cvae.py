@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._params import fill_docstring
+from ._scoring import N_DRAWS
 from .modules import ConditionalVariationalAutoencoder
 
 
@@ -266,7 +267,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
     def _decode_samples(self, Z, classes):
         return self._decode_by_class(Z, classes)
 
-    def score_samples(self, X, y=None, n_importance=None):
+    def score_samples(self, X, y=None, n_importance=None, *, n_draws=N_DRAWS):
         """Per-sample lower bound on ``log p(x | y)``, or on ``log p(x)`` without y, in nats.
 
         With ``y``, the ELBO (or the IWAE bound with ``n_importance``) of
@@ -282,27 +283,29 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         y : array-like of shape (n_samples,), default=None
         n_importance : int, default=None
             Importance samples per row (see :meth:`VAETransformer.score_samples`).
+        n_draws : int, default=64
+            Posterior draws behind the ELBO (see :meth:`VAETransformer.score_samples`).
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
-        X, bounded = self._scoring_input(X, n_importance)
+        X, bounded = self._scoring_input(X, n_importance, n_draws)
         if y is not None:
             classes = self._labels_for(y, X.shape[0], "y")
             scores = np.empty(X.shape[0], np.float32)
             for index in np.unique(classes):
                 rows = classes == index
-                scores[rows] = self._bound_rows(X[rows], n_importance, bounded, y=self._one_hot(index))
+                scores[rows] = self._bound_rows(X[rows], n_importance, bounded, n_draws, y=self._one_hot(index))
             return scores.astype(_output_dtype(X), copy=False)
         per_class = [
-            np.log(weight) + self._bound_rows(X, n_importance, bounded, y=self._one_hot(index))
+            np.log(weight) + self._bound_rows(X, n_importance, bounded, n_draws, y=self._one_hot(index))
             for index, weight in enumerate(self.class_prior_)
             if weight > 0
         ]
         return logsumexp(np.stack(per_class), axis=0).astype(_output_dtype(X), copy=False)
 
-    def score(self, X, y=None, n_importance=None):
+    def score(self, X, y=None, n_importance=None, *, n_draws=N_DRAWS):
         """Mean of :meth:`score_samples`, in nats per sample (higher is better).
 
         Parameters
@@ -310,12 +313,13 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
         n_importance : int, default=None
+        n_draws : int, default=64
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X, y, n_importance=n_importance)))
+        return float(np.mean(self.score_samples(X, y, n_importance=n_importance, n_draws=n_draws)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,5 +1,6 @@
 """Batched inference: transform and inverse_transform, one fixed-size batch at a time."""
 
+import weakref
 
 import numpy as np
 import scipy.sparse as sp
@@ -12,10 +13,18 @@ from ._data import iter_batches
 from ._losses import decoder_mean
 
 
+# A call with at most this many rows runs as one batch of this many rows instead of
+# a full batch, where that gives each row the same bits (see _small_batches_agree).
+SMALL_BATCH = 8
+# module -> {(step name, device, threads): whether small and full batches agree}; weak,
+# so that the answers go with the module, and never into a pickle or a file.
+_small_batch_answers = weakref.WeakKeyDictionary()
+
+
 class _InferenceMixin:
     """Encoding and decoding in batches of a fixed size, bit-identical whatever rows come together."""
 
-    def _run_batches(self, X, step, *, codes=False, batch_size=None):
+    def _run_batches(self, X, step, *, codes=False, batch_size=None, name=None):
         """Apply ``step(module, batch) -> tuple of tensors`` over row batches of X.
 
         Batches of data are scaled and shaped as in training; batches of codes
@@ -24,9 +33,16 @@ class _InferenceMixin:
         is one batch plus the outputs. Every batch has the same number of rows
         (the last is padded), which makes each row's result bit-identical
         whatever rows it comes with.
+
+        A call of at most ``SMALL_BATCH`` rows (one row, a few) pads to that
+        many instead, if ``name`` names the step (everything its result
+        depends on besides the batch) and :meth:`_small_batches_agree` finds
+        that the module gives rows the same bits in both batch sizes: one row
+        then costs about what the module takes for it, not a full batch.
         """
         module = self.net_.module_
-        module.eval()
+        if any(part.training for part in module.modules()):  # eval() itself walks and sets every part
+            module.eval()
         shape = (self.n_components,) if codes else self._module_input_shape()
         if batch_size is None:
             # Without gradients an MLP's batch is small: 1024 rows ran ~20% faster than
@@ -35,6 +51,12 @@ class _InferenceMixin:
             # Sparse rows are made dense one batch at a time: the training batch size bounds that memory.
             larger = self.architecture == "mlp" and not sp.issparse(X)
             batch_size = max(self.batch_size, 1024) if larger else self.batch_size
+        if (
+            name is not None
+            and X.shape[0] <= SMALL_BATCH < batch_size
+            and self._small_batches_agree(module, step, name, shape, batch_size, codes)
+        ):
+            batch_size = SMALL_BATCH
         outputs = None
         with torch.inference_mode():
             for rows, batch in iter_batches(X, batch_size, self.net_.device):
@@ -54,6 +76,26 @@ class _InferenceMixin:
                     out[rows] = result
         return outputs
 
+    def _small_batches_agree(self, module, step, name, shape, batch_size, codes):
+        """Whether ``step`` gives the first rows of a full batch the same bits in a batch of ``SMALL_BATCH``.
+
+        Matrix and convolution kernels may choose another algorithm, and
+        round differently, for fewer rows: asked once per module, step,
+        device and thread count, on a fixed random batch, the answer is kept
+        with the module. Where it is no, every call pads to the full batch.
+        """
+        device = self.net_.device
+        key = (name, str(device), torch.get_num_threads())
+        answers = _small_batch_answers.setdefault(module, {})
+        if key not in answers:
+            generator = torch.Generator().manual_seed(0)
+            probe = (torch.randn if codes else torch.rand)(batch_size, *shape, generator=generator).to(device)
+            with torch.inference_mode():
+                full = step(module, probe)
+                small = step(module, probe[:SMALL_BATCH].clone())
+            answers[key] = all(torch.equal(f[:SMALL_BATCH], s) for f, s in zip(full, small))
+        return answers[key]
+
     def _encode(self, X, *, return_std=False):
         """Posterior means of X, and the standard deviations if asked for."""
 
@@ -63,7 +105,7 @@ class _InferenceMixin:
                 return (mean,)
             return mean, torch.exp(0.5 * logvar) if module.stochastic else torch.zeros_like(mean)
 
-        return self._run_batches(X, step)
+        return self._run_batches(X, step, name=f"encode, std={return_std}")
 
     def transform(self, X, *, return_std=False):
         """Encode X to its latent codes (posterior means).
@@ -136,7 +178,8 @@ class _InferenceMixin:
         def step(module, z):
             return (decoder_mean(module.decode(z, **condition), kind).flatten(1) * scale,)
 
-        (X_rec,) = self._run_batches(Z, step, codes=True)
+        # a condition (a class) changes the step: those calls keep full batches
+        (X_rec,) = self._run_batches(Z, step, codes=True, name=None if condition else "decode")
         return X_rec
 
     def _codes_of_samples(self, **samples):

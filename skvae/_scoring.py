@@ -18,9 +18,10 @@ from ._losses import (
 )
 
 
-# Posterior draws behind score_samples: fixed, so scores are deterministic.
-_N_SCORE_POINTS = 64
-_SCORE_ROWS = 16
+# Posterior draws behind score_samples by default: fixed, so scores are deterministic.
+N_DRAWS = 64
+# Rows decoded in one call when scoring (rows of a batch times its draws).
+_SCORE_DECODES = 1024
 # What a value outside [0, 1] costs under the Bernoulli likelihood, per unit of
 # distance: more than any value inside can cost a confident model (~10 nats).
 OUT_OF_RANGE_NATS = 100.0
@@ -79,17 +80,25 @@ class _ScoringMixin:
         (kl,) = self._run_batches(X, step)
         return kl.mean(0, dtype=np.float64)
 
-    def score_samples(self, X, n_importance=None):
+    def score_samples(self, X, n_importance=None, *, n_draws=N_DRAWS):
         """Per-sample evidence lower bound (ELBO), or its importance-weighted tightening, in nats.
 
         Higher means more typical of the training data, as for
         ``IsolationForest.score_samples``. For the variational models this is
         ``E_q[log p(x | z)] - KL(q(z | x) || p(z))`` with the KL weight 1 (also
         for :class:`BetaVAETransformer`). The KL term is exact; the expectation
-        averages 64 fixed quasi-random posterior draws (scrambled Sobol points
-        in antithetic pairs), the same for every row: the value is
-        deterministic, a row's score does not depend on the rows scored with
-        it, and it lies within about 1% of a many-draw Monte Carlo estimate.
+        averages ``n_draws`` fixed quasi-random posterior draws (scrambled
+        Sobol points in antithetic pairs), the same for every row: the value
+        is deterministic, and a row's score does not depend on the rows
+        scored with it. Each draw costs a decoder pass: with the default 64,
+        scoring costs tens of times what :meth:`transform` does (about 70x
+        for an MLP and 160x for a conv net on Fashion-MNIST), and is within
+        about 1% per row of an 8,000-draw Monte Carlo estimate. Fewer draws
+        are cheaper and coarser, most of all for wide posteriors: against
+        that estimate, ``n_draws=2`` was within 1% per row on average for
+        VAEs on Fashion-MNIST but 4% to 15% off on small data sets (a
+        beta-VAE on 300 rows), and too optimistic, which would favour such
+        models in a grid search; ``n_draws=16`` was within 0.3% to 1.4%.
         For :class:`AutoencoderTransformer` it is the
         reconstruction log-likelihood ``log p(x | z)``, i.e. minus the
         reconstruction loss.
@@ -114,18 +123,29 @@ class _ScoringMixin:
         n_importance : int, default=None
             Number of importance samples per row; None gives the ELBO as
             described above. Only for models with a posterior (not
-            :class:`AutoencoderTransformer`).
+            :class:`AutoencoderTransformer`). Costs ``n_importance`` decoder
+            passes per row.
+        n_draws : int, default=64
+            Posterior draws that estimate the ELBO's expectation, in
+            antithetic pairs (an even number); more are closer to the exact
+            ELBO and cost a decoder pass each. Not used with
+            ``n_importance`` or by :class:`AutoencoderTransformer`.
 
         Returns
         -------
         scores : ndarray of shape (n_samples,)
         """
-        X, bounded = self._scoring_input(X, n_importance)
-        return self._bound_rows(X, n_importance, bounded).astype(_output_dtype(X), copy=False)
+        X, bounded = self._scoring_input(X, n_importance, n_draws)
+        return self._bound_rows(X, n_importance, bounded, n_draws).astype(_output_dtype(X), copy=False)
 
-    def _scoring_input(self, X, n_importance):
+    def _scoring_input(self, X, n_importance, n_draws=N_DRAWS):
         """X validated for scoring, and whether it leaves the Bernoulli likelihood's [0, 1] (with a warning)."""
         check_is_fitted(self)
+        if not isinstance(n_draws, Integral) or isinstance(n_draws, bool) or n_draws < 2 or n_draws % 2:
+            raise ValueError(
+                f"n_draws must be an even integer of at least 2 (the draws come in antithetic "
+                f"pairs), got {n_draws!r}."
+            )
         if n_importance is not None:
             if not isinstance(n_importance, Integral) or isinstance(n_importance, bool) or n_importance < 1:
                 raise ValueError(f"n_importance must be None or a positive integer, got {n_importance!r}.")
@@ -148,10 +168,10 @@ class _ScoringMixin:
             )
         return X, bounded
 
-    def _bound_rows(self, X, n_importance, bounded, **condition):
+    def _bound_rows(self, X, n_importance, bounded, n_draws=N_DRAWS, **condition):
         """:meth:`score_samples` of validated rows; ``condition`` goes to the module's ``decode``."""
         kind = self.reconstruction_loss_
-        points = quasi_normal_points(_N_SCORE_POINTS, self.n_components)
+        points = quasi_normal_points(n_draws, self.n_components)
         draws = None if n_importance is None else importance_draws(n_importance, self.n_components)
 
         def step(module, batch):
@@ -170,11 +190,14 @@ class _ScoringMixin:
             recon = expected_reconstruction_nll(decode, mean, logvar, batch, kind, points)
             return (-(recon + module.kl_divergence(mean, logvar)) - penalty,)
 
-        # 16 rows x 64 posterior draws: one decoder call of 1024 rows per batch
-        (scores,) = self._run_batches(X, step, batch_size=_SCORE_ROWS)
+        # 512 rows x 2 draws, or 16 rows x 64: one decoder call of 1024 rows per batch;
+        # importance draws, however many, in batches of 16 rows
+        rows = 16 if draws is not None else max(1, _SCORE_DECODES // n_draws)
+        name = None if condition else f"score, draws={n_draws}, importance={n_importance}, bounded={bounded}"
+        (scores,) = self._run_batches(X, step, batch_size=rows, name=name)
         return scores
 
-    def score(self, X, y=None, n_importance=None):
+    def score(self, X, y=None, n_importance=None, *, n_draws=N_DRAWS):
         """Mean ELBO per sample in nats (higher is better).
 
         This is what ``GridSearchCV`` maximises when no ``scoring`` is given.
@@ -187,9 +210,11 @@ class _ScoringMixin:
             Ignored.
         n_importance : int, default=None
             Importance samples per row: the mean IWAE bound instead of the ELBO.
+        n_draws : int, default=64
+            Posterior draws behind the ELBO (see :meth:`score_samples`).
 
         Returns
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X, n_importance=n_importance)))
+        return float(np.mean(self.score_samples(X, n_importance=n_importance, n_draws=n_draws)))
