@@ -118,7 +118,7 @@ def test_kl_warmup_raises_the_weight_it_trains_with_and_resumes(digits):
 
 
 def test_beta_vae_score_is_the_true_elbo():
-    """score weighs the KL by 1 whatever beta is: compare with a 20000-draw estimate."""
+    """score weighs the KL by 1 whatever beta is: compare with a 4000-draw estimate (standard error ~0.1 nats)."""
     # a 2-D manifold in 20-D, so that even beta=4 keeps a KL term worth weighing
     rng = np.random.RandomState(0)
     X = 3 * np.tanh(rng.randn(300, 2) @ rng.randn(2, 20)) + 0.1 * rng.randn(300, 20)
@@ -127,7 +127,7 @@ def test_beta_vae_score_is_the_true_elbo():
     x = torch.tensor(X[:50], dtype=torch.float32)
     with torch.no_grad():
         mean, logvar = module.encode(x)
-        draws = torch.randn(20000, 1, mean.shape[1], generator=torch.Generator().manual_seed(0))
+        draws = torch.randn(4000, 1, mean.shape[1], generator=torch.Generator().manual_seed(0))
         z = reparameterize(mean, logvar, draws)
         decoded = module.decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
         recon = reconstruction_nll(decoded, x, "mse").mean(0)
