@@ -144,7 +144,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         return self
 
     def _training_condition(self, y, n_samples, reset, classes=None):
-        """The one-hot classes that the decoder is trained with (the module's condition); ``classes``: all labels, on a reset."""
+        """The one-hot classes (the module's condition) the decoder trains with; ``classes``: all labels, on a reset."""
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "

@@ -205,7 +205,8 @@ class AutoencoderNet(NeuralNet):
         return X, Sides() if y is None else y
 
     def get_split_datasets(self, X, y=None, **fit_params):
-        return train_valid_split(X, self.validation_fraction, self.split_seed, Sides() if y is None else y)
+        data, sides = self.get_dataset(X, y)
+        return train_valid_split(data, self.validation_fraction, self.split_seed, sides)
 
     def get_iterator(self, dataset, training=False):
         data, sides = dataset

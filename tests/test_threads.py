@@ -68,7 +68,8 @@ def test_the_machine_is_watched_only_when_there_is_a_choice(monkeypatch):
 
 
 def test_another_process_spinning_shows_as_a_busy_core():
-    spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 5\nwhile time.time() < end: pass"])
+    spin = "import time\nend = time.time() + 5\nwhile time.time() < end: pass"
+    spinner = subprocess.Popen([sys.executable, "-c", spin])
     try:
         time.sleep(0.3)  # started
         busy = _threads.cores_in_use_by_others(0.2)

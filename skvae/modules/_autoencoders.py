@@ -1,4 +1,4 @@
-"""The autoencoder networks: a deterministic code, a Gaussian posterior under N(0, I), a mixture prior, a class condition.
+"""The autoencoder networks: a deterministic code, a Gaussian posterior, a mixture prior, a class condition.
 
 Each owns its posterior, its prior and the KL term between them, and declares
 what it is (``stochastic``, ``factorised_prior``) for code that uses it
