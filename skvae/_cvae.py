@@ -283,8 +283,10 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         y : array-like of shape (n_samples,), default=None
         n_importance : int, default=None
             Importance samples per row (see :meth:`VAETransformer.score_samples`).
-        n_draws : int, default=64
-            Posterior draws behind the ELBO (see :meth:`VAETransformer.score_samples`).
+        n_draws : int, default=1
+            Posterior draws per row behind the ELBO (see
+            :meth:`VAETransformer.score_samples`: one suffices for a mean
+            over rows; ranking rows needs more).
 
         Returns
         -------
@@ -313,7 +315,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
         n_importance : int, default=None
-        n_draws : int, default=64
+        n_draws : int, default=1
 
         Returns
         -------

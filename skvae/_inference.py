@@ -45,12 +45,7 @@ class _InferenceMixin:
             module.eval()
         shape = (self.n_components,) if codes else self._module_input_shape()
         if batch_size is None:
-            # Without gradients an MLP's batch is small: 1024 rows ran ~20% faster than
-            # 128 (measured on 2 CPU cores). A conv net's feature maps stop fitting in
-            # cache beyond ~128 rows, so it keeps the training batch size.
-            # Sparse rows are made dense one batch at a time: the training batch size bounds that memory.
-            larger = self.architecture == "mlp" and not sp.issparse(X)
-            batch_size = max(self.batch_size, 1024) if larger else self.batch_size
+            batch_size = self._inference_batch_size(X)
         if (
             name is not None
             and X.shape[0] <= SMALL_BATCH < batch_size
@@ -75,6 +70,15 @@ class _InferenceMixin:
                         )
                     out[rows] = result
         return outputs
+
+    def _inference_batch_size(self, X):
+        """Rows per batch for inference on X (one decoder or encoder call each)."""
+        # Without gradients an MLP's batch is small: 1024 rows ran ~20% faster than
+        # 128 (measured on 2 CPU cores). A conv net's feature maps stop fitting in
+        # cache beyond ~128 rows, so it keeps the training batch size.
+        # Sparse rows are made dense one batch at a time: the training batch size bounds that memory.
+        larger = self.architecture == "mlp" and not sp.issparse(X)
+        return max(self.batch_size, 1024) if larger else self.batch_size
 
     def _small_batches_agree(self, module, step, name, shape, batch_size, codes):
         """Whether ``step`` gives the first rows of a full batch the same bits in a batch of ``SMALL_BATCH``.

@@ -4,8 +4,10 @@ Both terms are per-sample negative log-likelihoods in nats, so ``-loss`` is the
 ELBO when the KL weight is 1, and the same functions serve ``score_samples``.
 """
 
+import functools
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -51,28 +53,62 @@ def _batch_mean_nll(reconstruction, x, kind):
     return total / len(x)
 
 
-def quasi_normal_points(n_points, n_components):
-    """Fixed draws from N(0, I) for estimating expectations, shape (n_points, k).
+@functools.lru_cache(maxsize=32)
+def _sobol(n_points, n_components):
+    """The first ``n_points`` scrambled Sobol points in [0, 1)^k (scramble seed 0), float64; never modified."""
+    return torch.quasirandom.SobolEngine(n_components, scramble=True, seed=0).draw(n_points, dtype=torch.float64)
 
-    Scrambled Sobol points (scramble seed 0) mapped through the normal quantile
-    function, in antithetic pairs ``(e, -e)``. 64 of them estimate
-    ``E_q[log p(x | z)]`` to within about 2% per row of a 20,000-draw Monte
-    Carlo estimate, several times closer than 64 independent draws, and the
-    answer never changes from call to call. Wide posteriors (a beta-VAE) are
-    the hard case: there the fixed points miss some of the tails and the
-    estimate is ~1% too optimistic on average.
+
+def quasi_normal_points(n_points, n_components, shifts=None):
+    """Draws from N(0, I) for estimating expectations: shape (n_points, k), or (n_points, N, k) given ``shifts``.
+
+    Scrambled Sobol points mapped through the normal quantile function; an
+    even number comes in antithetic pairs ``(e, -e)``. ``shifts`` (N, k), one
+    uniform point per row as :func:`row_uniforms` makes, moves each row's
+    points by that amount modulo 1 (a Cranley-Patterson rotation): every draw
+    of a row is then exactly N(0, I), so the estimate is unbiased for each
+    row, while the points keep their even spread.
     """
-    engine = torch.quasirandom.SobolEngine(n_components, scramble=True, seed=0)
-    half = torch.special.ndtri(engine.draw(n_points // 2).clamp(1e-7, 1 - 1e-7))
-    return torch.cat([half, -half])
+    uniform = _sobol(n_points // 2 if n_points % 2 == 0 else n_points, n_components)
+    if shifts is not None:
+        uniform = torch.remainder(uniform[:, None, :] + shifts, 1.0)
+    normal = torch.special.ndtri(uniform.clamp(1e-7, 1 - 1e-7))
+    return torch.cat([normal, -normal]) if n_points % 2 == 0 else normal
+
+
+_GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(h):
+    """splitmix64's finaliser on a uint64 array: each output bit depends on every input bit."""
+    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return h ^ (h >> np.uint64(31))
+
+
+def row_uniforms(x, n_components):
+    """A point in [0, 1)^k per row of ``x`` that is a function of that row's values alone, float64, shape (N, k).
+
+    The rows' float32 bits are hashed (numpy's uint64 arithmetic wraps modulo
+    2**64) and the hash seeds a counter-based generator (splitmix64): rows
+    get independent-looking points, and a row gets the same point whatever
+    rows come with it, in any call and on any machine (the data's bits do not
+    depend on the machine, unlike a network's output).
+    """
+    bits = x.detach().reshape(len(x), -1).float().cpu().numpy().view(np.uint32)
+    weights = _mix64(np.arange(1, bits.shape[1] + 1, dtype=np.uint64) * _GOLDEN_GAMMA) | np.uint64(1)
+    seeds = _mix64((bits * weights).sum(1, dtype=np.uint64))
+    counters = seeds[:, None] + np.arange(1, n_components + 1, dtype=np.uint64) * _GOLDEN_GAMMA
+    return torch.from_numpy((_mix64(counters) >> np.uint64(11)) * 2.0**-53)
 
 
 def expected_reconstruction_nll(decode, mean, logvar, x, kind, points, max_rows=1024):
     """``E_q[-log p(x | z)]`` per sample under ``q = N(mean, exp(logvar))``, shape (N,).
 
     Averages the negative log-likelihood over ``z = mean + std * point`` for
-    the given standard-normal ``points`` (shape (P, k)), decoding a few points
-    at a time so that one decoder call sees at most about ``max_rows`` rows.
+    the given standard-normal ``points``: shape (P, k), the same for every
+    row, or (P, N, k), each row its own. Decodes a few points at a time so
+    that one decoder call sees at most about ``max_rows`` rows.
     """
     total = torch.zeros(len(x), device=mean.device, dtype=mean.dtype)
     for _, decoded in _decoded_draws(decode, mean, logvar, points, max_rows):
@@ -83,21 +119,26 @@ def expected_reconstruction_nll(decode, mean, logvar, x, kind, points, max_rows=
 def _decoded_draws(decode, mean, logvar, points, max_rows):
     """Yield ``(z, decode(z))`` for ``z = mean + std * point``, a few points at a time, shapes (P', N, ...).
 
-    Each decoder call sees at most about ``max_rows`` rows (at least one point).
+    ``points`` is (P, k) or (P, N, k). Each decoder call sees at most about
+    ``max_rows`` rows (at least one point).
     """
+    if points.dim() == 2:
+        points = points[:, None, :]
     for chunk in points.to(mean).split(max(1, max_rows // len(mean))):
-        z = mean + torch.exp(0.5 * logvar) * chunk[:, None, :]  # (points, N, k)
+        z = mean + torch.exp(0.5 * logvar) * chunk  # (points, N, k)
         yield z, decode(z.flatten(0, 1)).unflatten(0, z.shape[:2])
 
 
-def importance_draws(n_importance, n_components):
-    """The fixed standard-normal draws behind the IWAE bound, shape (n_importance, k).
+def importance_draws(x, n_importance, n_components):
+    """The standard-normal draws behind the IWAE bound, each row's own, shape (n_importance, N, k).
 
-    Independent draws from a generator seeded with 0: every row is scored with
-    the same draws, so a row's value does not depend on the rows scored with
-    it, and ``n_importance=k`` uses the first k draws of ``n_importance=k+1``.
+    Independent draws made from each row's values (:func:`row_uniforms`): a
+    row's value does not depend on the rows scored with it, errors do not
+    repeat from row to row, and ``n_importance=k`` uses the first k draws of
+    ``n_importance=k+1``.
     """
-    return torch.randn(n_importance, n_components, generator=torch.Generator().manual_seed(0))
+    uniform = row_uniforms(x, n_importance * n_components).reshape(len(x), n_importance, n_components)
+    return torch.special.ndtri(uniform.clamp(1e-7, 1 - 1e-7)).transpose(0, 1)
 
 
 def importance_weighted_log_likelihood(decode, log_prior, mean, logvar, x, kind, draws, max_rows=1024):

@@ -135,10 +135,12 @@ def test_beta_vae_score_is_the_true_elbo():
     elbo = -(recon + kl).numpy()
     beta_weighted = -(recon + 4.0 * kl).numpy()
     assert elbo.mean() - beta_weighted.mean() > 3  # nats: the two are far apart
-    np.testing.assert_allclose(model.score_samples(X[:50]), elbo, rtol=0.02)
-    # 64 fixed draws underestimate this wide-posterior model's reconstruction term
-    # by ~1% (0.9-1.15% over seeds 0-2), a tenth of the beta gap asserted above
-    assert model.score(X[:50]) == pytest.approx(elbo.mean(), rel=0.015)
+    # 64 draws a row: each row within 2.4-4.3% (max over rows, data seeds 0-2) of this wide posterior's ELBO
+    np.testing.assert_allclose(model.score_samples(X[:50], n_draws=64), elbo, rtol=0.05)
+    # one draw a row (the default): rows are off by up to 80%, but each row's estimate is
+    # unbiased, so their mean is within 0.25-0.8 nats (seeds 0-2), well inside the beta gap
+    assert model.score(X[:50]) == pytest.approx(elbo.mean(), abs=1.5)
+    assert abs(model.score(X[:50]) - beta_weighted.mean()) > 3
 
 
 @pytest.mark.parametrize("cls", [VAETransformer, BetaVAETransformer])

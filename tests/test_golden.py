@@ -23,30 +23,39 @@ def expected():
         return dict(saved)
 
 
-def same_machine(expected):
-    """Bit-identical results are promised on the machine (torch build, CPU kernels) a model was saved on."""
-    return str(expected["machine"]) == f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
+def same_machine(expected, output=None):
+    """Bit-identical results are promised on the machine (torch build, CPU kernels) a model was saved on.
+
+    ``machine/<output>`` names another machine for an output recorded again
+    later (``score_samples``, whose estimate issue 26 changed on purpose).
+    """
+    recorded = expected.get(f"machine/{output}", expected["machine"])
+    return str(recorded) == f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
 
 
-def check_outputs(name, model, expected):
-    X, y = data()
-    got = outputs(name, model, X[:40], y[:40])
-    assert sorted(got) == sorted(key.split("/")[1] for key in expected if key.startswith(f"{name}/"))
+def check_outputs(name, got, expected):
     for key, value in got.items():
-        if same_machine(expected):
+        if same_machine(expected, key):
             np.testing.assert_array_equal(value, expected[f"{name}/{key}"], err_msg=key)
         else:
             np.testing.assert_allclose(value, expected[f"{name}/{key}"], rtol=1e-4, atol=1e-5, err_msg=key)
 
 
+def check_loaded(name, model, expected):
+    X, y = data()
+    got = outputs(name, model, X[:40], y[:40])
+    assert sorted(got) == sorted(key.split("/")[1] for key in expected if key.startswith(f"{name}/"))
+    check_outputs(name, got, expected)
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.skvae")))
 def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected):
-    check_outputs(name, skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False)), expected)
+    check_loaded(name, skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False)), expected)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.joblib")))
 def test_a_golden_pickle_gives_the_outputs_it_was_saved_with(name, expected):
-    check_outputs(name, joblib.load(GOLDEN / f"{name}.joblib"), expected)  # our own pickles: trusted
+    check_loaded(name, joblib.load(GOLDEN / f"{name}.joblib"), expected)  # our own pickles: trusted
 
 
 def test_a_golden_checkpoint_trains_on_as_if_never_stopped(expected):
@@ -74,5 +83,4 @@ def test_training_today_gives_the_golden_models(name, expected):
     X, y = data()
     model = models()[name]
     model.fit(X, y) if name.startswith("cvae") else model.fit(X)
-    for key, value in outputs(name, model, X[:40], y[:40]).items():
-        np.testing.assert_array_equal(value, expected[f"{name}/{key}"], err_msg=key)
+    check_outputs(name, outputs(name, model, X[:40], y[:40]), expected)

@@ -3,7 +3,8 @@
 Each model is kept twice: as ``save`` writes it (``NAME.skvae``) and as joblib
 pickles it (``NAME.joblib``, whose class paths a refactor must keep).
 
-Run from the repository root with the skvae to freeze: ``python tests/golden/make_golden.py``.
+Run from the repository root with the skvae to freeze: ``python tests/golden/make_golden.py``
+(``--rescore`` records only ``score_samples`` again, from the saved files).
 Each model is small (2 epochs on 200 digits) and saved with its training state,
 so the files also hold optimizer and random states. ``outputs.npz`` holds what
 each model gave when it was saved, and the machine it was computed on.
@@ -92,7 +93,35 @@ def outputs(name, model, X, y):
     return out
 
 
+def machine():
+    return f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
+
+
+def rescore():
+    """Record ``score_samples`` again from the saved files, the rest as it was: scoring changed on purpose.
+
+    Issue 26 made the ELBO's posterior draws each row's own. The files and
+    every other output stay as first written; ``machine/score_samples``
+    names the machine the scores were recorded on.
+    """
+    X, y = data()
+    with np.load(HERE / "outputs.npz") as saved:
+        arrays = dict(saved)
+    for name in models():
+        model = skvae.load(HERE / f"{name}.skvae", trusted=True)
+        if name == "detector":
+            continue  # its default score does not use the ELBO
+        for key, value in outputs(name, model, X[:40], y[:40]).items():
+            if key == "score_samples":
+                arrays[f"{name}/{key}"] = value
+    arrays["machine/score_samples"] = np.array(machine())
+    np.savez_compressed(HERE / "outputs.npz", **arrays)
+    print(f"re-recorded score_samples on {machine()}")
+
+
 def main():
+    if sys.argv[1:] == ["--rescore"]:
+        return rescore()
     X, y = data()
     arrays = {}
     for name, model in models().items():
@@ -101,9 +130,8 @@ def main():
         joblib.dump(model, HERE / f"{name}.joblib")
         for key, value in outputs(name, model, X[:40], y[:40]).items():
             arrays[f"{name}/{key}"] = value
-    machine = f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
-    np.savez_compressed(HERE / "outputs.npz", machine=np.array(machine), skvae_version=np.array(skvae.__version__), **arrays)
-    print(f"wrote {len(models())} models on {machine}")
+    np.savez_compressed(HERE / "outputs.npz", machine=np.array(machine()), skvae_version=np.array(skvae.__version__), **arrays)
+    print(f"wrote {len(models())} models on {machine()}")
 
 
 if __name__ == "__main__":
