@@ -25,9 +25,10 @@ demo: $(STAMP)
 
 # One pytest worker per core, each on one torch thread (more would compete for the
 # cores); a file's tests stay in one worker, so its fitted fixtures are made once.
+# Files go out in the order tests/conftest.py gives them: the longest first.
 # Tests marked slow (a model trained with its full defaults) run in `make test-slow`,
 # which CI runs too.
-PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto --dist loadfile
+PYTEST := OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP)
 	$(PYTEST) -m "not slow"
