@@ -318,7 +318,7 @@ def bench_inference(arch, images, n_rows, repeats):
     # decoding writes 784 floats per row: fewer rows keep page faults from drowning the timing
     n_decoded = n_rows // 4
     Z = np.random.RandomState(0).standard_normal((n_decoded, LATENT)).astype(np.float32)
-    points = quasi_normal_points(64, LATENT)
+    points = quasi_normal_points(64, LATENT).float()
 
     def by_hand(fn, source, width):
         out = np.empty((len(source), width) if width else len(source), np.float32)

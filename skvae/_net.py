@@ -126,7 +126,14 @@ class AutoencoderNet(NeuralNet):
 
     def notify(self, method_name, **cb_kwargs):
         try:
-            super().notify(method_name, **cb_kwargs)
+            acting = self.__dict__.get("_acting_callbacks")
+            if acting is not None and method_name in acting:
+                # three calls a batch: only to the callbacks that do something then
+                getattr(self, method_name)(self, **cb_kwargs)
+                for cb in acting[method_name]:
+                    getattr(cb, method_name)(self, **cb_kwargs)
+            else:
+                super().notify(method_name, **cb_kwargs)
         except KeyboardInterrupt:
             stopping = any(
                 isinstance(cb, EarlyStopping) and cb.misses_ == cb.patience for _, cb in self.callbacks_
@@ -253,12 +260,21 @@ class AutoencoderNet(NeuralNet):
         # One tensor for the epoch's losses, written in place: a small tensor kept per
         # batch would pin freed batch memory in the C heap (it grew ~100 KB a batch).
         losses = torch.empty(len(iterator), len(self._loss_parts), device=self.device)
-        for i, batch in enumerate(iterator):
-            self.notify("on_batch_begin", batch=batch, training=training)
-            step = step_fn(batch, **fit_params)
-            sizes.append(len(batch[0]))
-            torch.stack([step[part].detach() for part in self._loss_parts], out=losses[i])
-            self.notify("on_batch_end", batch=batch, training=training, **step)
+        # skorch's own callbacks do nothing per batch: calling them ~30 times a batch
+        # cost ~1% of an MLP epoch. For this epoch, notify calls only those that act.
+        self._acting_callbacks = {
+            name: [cb for _, cb in self.callbacks_ if getattr(type(cb), name) is not getattr(Callback, name)]
+            for name in ("on_batch_begin", "on_grad_computed", "on_batch_end")
+        }
+        try:
+            for i, batch in enumerate(iterator):
+                self.notify("on_batch_begin", batch=batch, training=training)
+                step = step_fn(batch, **fit_params)
+                sizes.append(len(batch[0]))
+                torch.stack([step[part].detach() for part in self._loss_parts], out=losses[i])
+                self.notify("on_batch_end", batch=batch, training=training, **step)
+        finally:
+            del self._acting_callbacks
         if training and self.world_ is not None:
             # each process updated its batch-norm statistics on its last batch: take rank 0's
             broadcast_buffers(self.module_)

@@ -11,7 +11,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, GradientNormClipping
 
 from skvae import (
     AutoencoderTransformer,
@@ -317,6 +317,37 @@ def test_user_callbacks_run_and_stay_untouched(digits):
     model = VAETransformer(max_epochs=3, callbacks=[counter], random_state=0).fit(X)
     assert not hasattr(counter, "epochs_")  # the estimator's params are never modified
     assert dict(model.net_.callbacks_)["CountEpochs"].epochs_ == 3
+
+
+def test_callbacks_hear_every_batch_and_gradient(digits):
+    X, _ = digits
+
+    class CountBatches(Callback):
+        def initialize(self):
+            self.calls_ = {"on_batch_begin": 0, "on_grad_computed": 0, "on_batch_end": 0}
+            self.largest_gradient_ = 0.0
+            return self
+
+        def on_batch_begin(self, net, **kwargs):
+            self.calls_["on_batch_begin"] += 1
+
+        def on_grad_computed(self, net, named_parameters, **kwargs):
+            self.calls_["on_grad_computed"] += 1
+            norm = torch.linalg.vector_norm(torch.stack([p.grad.norm() for _, p in named_parameters]))
+            self.largest_gradient_ = max(self.largest_gradient_, float(norm))
+
+        def on_batch_end(self, net, **kwargs):
+            self.calls_["on_batch_end"] += 1
+
+    model = VAETransformer(max_epochs=2, batch_size=300, callbacks=[CountBatches()], random_state=0).fit(X)
+    counter = dict(model.net_.callbacks_)["CountBatches"]
+    # 540 training rows in 2 batches and 60 validation rows in 1, each epoch
+    assert counter.calls_ == {"on_batch_begin": 6, "on_grad_computed": 4, "on_batch_end": 6}
+    assert sum(len(epoch["batches"]) for epoch in model.history_) == 6
+    assert counter.largest_gradient_ > 1e-2
+    # skorch's gradient clipping acts in on_grad_computed, before the callbacks after it
+    clipped = VAETransformer(max_epochs=1, callbacks=[GradientNormClipping(1e-6), CountBatches()]).fit(X)
+    assert 0 < dict(clipped.net_.callbacks_)["CountBatches"].largest_gradient_ <= 1.01e-6
 
 
 def test_verbose_shows_progress(digits, capsys):
