@@ -15,9 +15,18 @@ import skvae
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# What torch prints when gloo's threads are torn down as a process exits, after all its
+# work is done (pytorch/pytorch#190489, #179291): seen in one fresh-clone CI run of the
+# example (rank 1, after rank 0 had saved and printed), not in 20 runs alone or under load.
+GLOO_TEARDOWN_ABORT = "terminate called without an active exception"
+
+
 def torchrun(*args, timeout=300):
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *map(str, args)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if result.returncode != 0 and GLOO_TEARDOWN_ABORT in result.stderr:
+        # that abort once is torch's, not the code's: a second one in a row fails the test
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     return result.stdout
 
