@@ -139,10 +139,15 @@ def fit(X, k, weight, scale, epochs, seed=0, kl=1.0, negatives=5, ae=False, reco
     return net
 
 
-def evaluate(net, X_train, X_test, y_train, y_test):
+def evaluate(net, X_train, X_test, y_train, y_test, knn_transform=0):
     with torch.no_grad():
         Z_train = net.encode(torch.from_numpy(X_train))[0].numpy()
         Z_test = net.encode(torch.from_numpy(X_test))[0].numpy()
+    if knn_transform:
+        # a non-parametric transform: the mean training code of the row's input-space neighbours,
+        # averaged with the encoder's own code (UMAP's transform starts from the former)
+        _, idx = NearestNeighbors(n_neighbors=knn_transform).fit(X_train).kneighbors(X_test)
+        Z_test = 0.5 * Z_train[idx].mean(1) + 0.5 * Z_test
     acc = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
     sub = np.random.RandomState(0).permutation(len(X_test))[:2000]
     trust = trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
@@ -166,6 +171,7 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--anchor", type=float, default=0.0)
+    parser.add_argument("--knn-transform", type=int, default=0)
     args = parser.parse_args()
     X_train, X_test, y_train, y_test = load(args.data, args.n_train)
     if args.umap:
@@ -181,7 +187,7 @@ def main():
         for weight in args.weights:
             t = time.perf_counter()
             net = fit(X_train, args.dim, weight, scale, args.epochs, kl=args.kl, ae=args.ae, recon_weight=args.recon, positives=args.positives, fresh=args.fresh, batch=args.batch, lr=args.lr, anchor=args.anchor)
-            acc, trust = evaluate(net, X_train, X_test, y_train, y_test)
+            acc, trust = evaluate(net, X_train, X_test, y_train, y_test, args.knn_transform)
             print(f"| {args.data} | {'AE' if args.ae else 'VAE'} kl={args.kl} | weight {weight:g} | scale {scale:g} | "
                   f"{acc:.3f} | {trust:.3f} | {time.perf_counter() - t:.0f} |", flush=True)
 
