@@ -69,12 +69,12 @@ class Net(nn.Module):
         return mean, logvar.clamp(-20, 10)
 
 
-def fit(X, k, weight, scale, epochs, seed=0, kl=1.0, negatives=5, ae=False, recon_weight=1.0, positives=8, fresh=False, batch=128, lr=1e-3, anchor=0.0, input_dropout=0.0):
+def fit(X, k, weight, scale, epochs, seed=0, kl=1.0, negatives=5, ae=False, recon_weight=1.0, positives=8, fresh=False, batch=128, lr=1e-3, anchor=0.0, input_dropout=0.0, weight_decay=0.0):
     torch.manual_seed(seed)
     Xt = torch.from_numpy(X)
     n, d = X.shape
     net = Net(d, k)
-    opt = torch.optim.Adam(net.parameters(), lr)
+    opt = torch.optim.AdamW(net.parameters(), lr, weight_decay=weight_decay)
     if weight:
         from umap.umap_ import find_ab_params
 
@@ -179,6 +179,7 @@ def main():
     parser.add_argument("--anchor", type=float, default=0.0)
     parser.add_argument("--knn-transform", type=int, default=0)
     parser.add_argument("--input-dropout", type=float, default=0.0)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
     args = parser.parse_args()
     X_train, X_test, y_train, y_test = load(args.data, args.n_train)
     if args.umap:
@@ -193,7 +194,7 @@ def main():
     for scale in args.scales:
         for weight in args.weights:
             t = time.perf_counter()
-            net = fit(X_train, args.dim, weight, scale, args.epochs, kl=args.kl, ae=args.ae, recon_weight=args.recon, positives=args.positives, fresh=args.fresh, batch=args.batch, lr=args.lr, anchor=args.anchor, input_dropout=args.input_dropout)
+            net = fit(X_train, args.dim, weight, scale, args.epochs, kl=args.kl, ae=args.ae, recon_weight=args.recon, positives=args.positives, fresh=args.fresh, batch=args.batch, lr=args.lr, anchor=args.anchor, input_dropout=args.input_dropout, weight_decay=args.weight_decay)
             acc, trust = evaluate(net, X_train, X_test, y_train, y_test, args.knn_transform)
             print(f"| {args.data} | {'AE' if args.ae else 'VAE'} kl={args.kl} | weight {weight:g} | scale {scale:g} | "
                   f"{acc:.3f} | {trust:.3f} | {time.perf_counter() - t:.0f} |", flush=True)
