@@ -28,7 +28,8 @@ __all__ = ["frechet_distance", "knn_precision_recall"]
 def _feature_rows(X_real, X_generated, features, min_samples):
     """Both arrays mapped by ``features`` (if given) and validated as float64 rows of equal width."""
     if features is not None:
-        check_is_fitted(features)
+        if hasattr(features, "fit"):  # an estimator: say so if it was never fitted
+            check_is_fitted(features)
         X_real, X_generated = features.transform(X_real), features.transform(X_generated)
     arrays = []
     for name, X in (("X_real", X_real), ("X_generated", X_generated)):
@@ -63,7 +64,8 @@ def frechet_distance(X_real, X_generated, *, features=None):
     X_generated : array-like of shape (n_generated, n_features)
         Generated rows, e.g. from ``estimator.sample``.
     features : fitted transformer, default=None
-        Maps both arrays before the distance; None uses them as they are.
+        Maps both arrays before the distance (any object with a
+        ``transform`` method); None uses them as they are.
 
     Returns
     -------
