@@ -41,25 +41,37 @@ def mlp(n_in, n_out, hidden=(256, 128)):
     return nn.Sequential(*layers, nn.Linear(width, n_out))
 
 
-def fit(X, y, k, encoder_sees_y, epochs, seed=0, match=False):
+def fit(X, y, k, encoder_sees_y, epochs, seed=0, match=False, head=False):
     torch.manual_seed(seed)
     n, d = X.shape
     Y = F.one_hot(torch.from_numpy(y).long(), 10).float()
     Xt = torch.from_numpy(X)
-    enc = mlp(d + (10 if encoder_sees_y else 0), 2 * k)
+    enc = mlp(d + (10 if encoder_sees_y and not head else 0), 2 * k)
+    # "head": y joins after an x-only encoder, whose 2k outputs are the x-only posterior
+    label_head = mlp(2 * k + 10, 2 * k, hidden=(128,)) if head else None
     dec = mlp(k + 10, d, hidden=(128, 256))
     x_only = mlp(d, 2 * k) if match else None
-    params = [*enc.parameters(), *dec.parameters(), *(x_only.parameters() if match else [])]
+    params = [*enc.parameters(), *dec.parameters(), *(x_only.parameters() if match else []),
+              *(label_head.parameters() if head else [])]
     opt = torch.optim.Adam(params, 1e-3)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
         for ids in torch.randperm(n, generator=gen).split(128):
             x, c = Xt[ids], Y[ids]
-            mean, logvar = enc(torch.cat([x, c], 1) if encoder_sees_y else x).chunk(2, -1)
+            if head:
+                trunk = enc(x)
+                mean, logvar = (trunk + label_head(torch.cat([trunk, c], 1))).chunk(2, -1)
+                m2, lv2 = trunk.chunk(2, -1)  # the x-only posterior, matched to q(z|x,y) held fixed
+                m1, lv1 = mean.detach(), logvar.detach()
+                match_loss = 0.5 * (lv2 - lv1 + (lv1.exp() + (m1 - m2).pow(2)) / lv2.exp() - 1).sum() / len(x)
+            else:
+                mean, logvar = enc(torch.cat([x, c], 1) if encoder_sees_y else x).chunk(2, -1)
             z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
             recon = F.binary_cross_entropy_with_logits(dec(torch.cat([z, c], 1)), x, reduction="sum") / len(x)
             kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum() / len(x)
             loss = recon + kl
+            if head:
+                loss = loss + match_loss
             if match:  # KL(q(z|x,y) || q(z|x)) with q(z|x,y) fixed: trains the x-only encoder alone
                 m2, lv2 = x_only(x).chunk(2, -1)
                 m1, lv1 = mean.detach(), logvar.detach()
@@ -92,10 +104,11 @@ def main():
     print(f"classifier test accuracy {classifier.score(X_test, y_test):.3f}")
     asked = np.repeat(np.arange(10), 1000)
     for k in args.dims:
-        for label, sees_y, match in [("x", False, False), ("x, y", True, False), ("x, y + x-only", True, True)]:
+        for label, sees_y, match in [("x", False, False), ("x, y", True, False), ("x, y + x-only", True, True),
+                                     ("head", True, False)]:
             if label not in args.variants:
                 continue
-            enc, dec, x_only = fit(X_train, y_train, k, sees_y, args.epochs, match=match)
+            enc, dec, x_only = fit(X_train, y_train, k, sees_y, args.epochs, match=match, head=label == "head")
             for temperature in args.temperature:
                 with torch.no_grad():
                     z = temperature * torch.randn(len(asked), k, generator=torch.Generator().manual_seed(1))
