@@ -52,7 +52,7 @@ def models(n_components, epochs):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--n-components", type=int, default=16)
+    parser.add_argument("--n-components", type=int, nargs="+", default=[16])
     parser.add_argument("--only", nargs="*")
     args = parser.parse_args()
     X_train, X_test, y_train, y_test = load_mnist_like("fashion-mnist")
@@ -72,7 +72,8 @@ def main():
     print("| model | Fréchet distance | precision | recall | test log-likelihood bound (nats) | fit (s) | "
           "samples of the class asked for |")
     print("|---|---|---|---|---|---|---|")
-    for name, model in models(args.n_components, args.epochs).items():
+    runs = [(f"{name}, {k} dims", model) for k in args.n_components for name, model in models(k, args.epochs).items()]
+    for name, model in runs:
         if args.only and not any(word in name for word in args.only):
             continue
         start = time.perf_counter()

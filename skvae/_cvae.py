@@ -14,10 +14,15 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._base import _BaseAutoencoder
+from ._losses import LabelFreeELBOLoss
 from ._checks import _output_dtype
 from ._params import fill_docstring
 from ._scoring import N_DRAWS
 from .modules import ConditionalVariationalAutoencoder
+
+# Hidden units of the head that gives the posterior the class (q(z | x, y)); small,
+# since it only adjusts the encoder's own output
+LABEL_HEAD_WIDTH = 128
 
 
 @fill_docstring
@@ -25,13 +30,16 @@ class ConditionalVAETransformer(_BaseAutoencoder):
     """Conditional variational autoencoder (CVAE) as a supervised scikit-learn transformer.
 
     ``fit(X, y)`` trains a VAE whose decoder is given each row's class,
-    ``p(x | z, y)``, while the encoder sees ``x`` alone. The code then holds
-    what the class does not tell (style: slant, thickness), and
+    ``p(x | z, y)``, and whose posterior in training is given it too,
+    ``q(z | x, y)``. The code then holds what the class does not tell
+    (style: slant, thickness), the decoder must heed the class, and
     :meth:`sample` generates the classes asked for. :meth:`transform` needs
-    no labels, so the estimator works as a step of a Pipeline; labels come in
-    again where decoding needs them: :meth:`inverse_transform` and
-    :meth:`sample` take ``y``, and without it average over the classes in
-    their training proportions.
+    no labels, so the estimator works as a step of a Pipeline: it gives the
+    means of a second posterior, ``q(z | x)``, trained alongside to match
+    ``q(z | x, y)`` of each row's class (``encoder_match_loss`` in
+    ``history_``). Labels come in again where decoding needs them:
+    :meth:`inverse_transform` and :meth:`sample` take ``y``, and without it
+    average over the classes in their training proportions.
 
     Parameters
     ----------
@@ -51,6 +59,11 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         Fraction of the training rows in each class: the class distribution
         of :meth:`sample` and of the marginal likelihood in
         :meth:`score_samples` when no ``y`` is given.
+
+    encoder_sees_labels_ : bool
+        Whether training encoded each row with its class, ``q(z | x, y)``.
+        True for every fit; False only for a model saved by an skvae before
+        this existed, which loads and trains on as it was.
 
 {attributes}
 
@@ -156,6 +169,7 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         if reset:
             self.classes_ = np.unique(y if classes is None else column_or_1d(classes))
             self.class_count_ = np.zeros(len(self.classes_))
+            self.encoder_sees_labels_ = True
         codes = self._class_indices(y)
         self.class_count_ = self.class_count_ + np.bincount(codes, minlength=len(self.classes_))
         self.class_prior_ = self.class_count_ / self.class_count_.sum()
@@ -179,7 +193,16 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         return self.n_components + len(self.classes_)
 
     def _make_module(self, encoder, decoder, output_offset):
-        return self._module_class(encoder, decoder, output_offset, n_classes=len(self.classes_))
+        head = {}
+        # a model saved before the label head existed lacks the attribute: it is rebuilt as it was
+        if getattr(self, "encoder_sees_labels_", False):
+            head = {"n_components": self.n_components, "label_head_width": LABEL_HEAD_WIDTH}
+        return self._module_class(encoder, decoder, output_offset, n_classes=len(self.classes_), **head)
+
+    def _criterion(self, kind):
+        if getattr(self, "encoder_sees_labels_", False):
+            return LabelFreeELBOLoss(kind, self._kl_weight())
+        return super()._criterion(kind)
 
     def _one_hot(self, index):
         return torch.nn.functional.one_hot(torch.tensor([index]), len(self.classes_)).float()

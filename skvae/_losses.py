@@ -230,6 +230,25 @@ class ELBOLoss(ReconstructionLoss):
         return LossOutput(loss=recon + self.kl_weight * kl, recon_loss=recon, kl_loss=kl)
 
 
+class LabelFreeELBOLoss(ELBOLoss):
+    """The negative ELBO under ``q(z | x, y)``, plus the term that trains the label-free ``q(z | x)``.
+
+    For a conditional VAE whose encoder sees the class in training:
+    ``encoder_match_loss`` is ``KL(q(z | x, y) || q(z | x))`` with the first
+    held fixed (the module's ``output.code_loss``). It moves only ``q(z | x)``,
+    the posterior ``transform`` uses, and leaves the ELBO's gradients as
+    they are.
+    """
+
+    parts = ("recon_loss", "kl_loss", "encoder_match_loss")
+
+    def forward(self, output, x, target=None):
+        out = super().forward(output, x, target)
+        match = output.code_loss.mean()
+        return LossOutput(loss=out.loss + match, recon_loss=out.recon_loss, kl_loss=out.kl_loss,
+                          encoder_match_loss=match)
+
+
 class CommitmentLoss(ReconstructionLoss):
     """Reconstruction plus the module's term of its quantised code (a VQ-VAE's ``output.code_loss``).
 

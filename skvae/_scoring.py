@@ -177,7 +177,7 @@ class _ScoringMixin:
         return X, bounded
 
     def _bound_rows(self, X, n_importance, bounded, n_draws=N_DRAWS, **condition):
-        """:meth:`score_samples` of validated rows; ``condition`` goes to the module's ``decode``."""
+        """:meth:`score_samples` of validated rows; ``condition`` goes to the module's ``encode`` and ``decode``."""
         kind = self.reconstruction_loss_
 
         def step(module, batch):
@@ -187,7 +187,7 @@ class _ScoringMixin:
                 penalty = OUT_OF_RANGE_NATS * (batch - inside).abs().flatten(1).sum(1)
                 batch = inside
             decode = partial(module.decode, **condition)
-            mean, logvar = module.encode(batch)
+            mean, logvar = module.encode(batch, **condition)
             if not module.stochastic:
                 return (-reconstruction_nll(decode(mean), batch, kind) - penalty,)
             if n_importance is not None:

@@ -107,3 +107,36 @@ def test_plot_class_samples_decodes_each_class(fitted):
     assert labels == ["one", "seven"]
     height, width = fig.axes[0].images[0].get_array().shape[:2]
     assert 16 <= height < 20 and 48 <= width < 56  # 2 rows of 6 images of 8x8, padded
+
+
+def test_the_code_holds_style_and_the_class_stays_with_the_label(fitted, digits):
+    import torch
+    from sklearn.model_selection import cross_val_score
+
+    from skvae import VAETransformer
+
+    X, y = digits
+    assert fitted.encoder_sees_labels_
+    last = fitted.history_[-1]
+    assert last["train_loss"] == pytest.approx(
+        last["train_recon_loss"] + last["train_kl_loss"] + last["train_encoder_match_loss"], rel=1e-5
+    )
+    # transform (no labels) gives the codes that training drew given each row's class
+    module = fitted.net_.module_
+    with torch.no_grad():
+        x = torch.as_tensor(X, dtype=torch.float32)
+        one_hot = torch.nn.functional.one_hot(torch.as_tensor(np.searchsorted(fitted.classes_, NAMES[y])), 10)
+        given_class = module.encode(x, one_hot.float())[0].numpy()
+        label_free = module.encode(x)[0].numpy()
+    codes = fitted.transform(X)
+    np.testing.assert_allclose(codes, label_free, rtol=1e-5, atol=1e-6)
+    r2 = 1 - ((codes - given_class) ** 2).sum() / ((given_class - given_class.mean(0)) ** 2).sum()
+    assert r2 > 0.8  # 0.96 here
+    # the class is the decoder's input, not the code's: read from the codes it is near chance,
+    # where a VAE's codes of the same size give it away
+    vae = VAETransformer(n_components=4, max_epochs=20, random_state=0).fit(X)
+
+    def readable(Z):
+        return cross_val_score(LogisticRegression(max_iter=2000), Z, y, cv=3).mean()
+
+    assert readable(codes) < 0.4 < 0.6 < readable(vae.transform(X))  # 0.24 and 0.77 here

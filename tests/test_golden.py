@@ -78,9 +78,17 @@ def test_golden_files_name_only_the_users_own_code():
 @pytest.mark.parametrize("name", ["vae-mlp", "ae-conv", "vqvae-mlp", "gmvae-mlp", "cvae-conv"])
 def test_training_today_gives_the_golden_models(name, expected):
     """Refactors keep training itself: the same fit gives the recorded outputs, bit for bit."""
-    if not same_machine(expected):
-        pytest.skip(f"the outputs were recorded on {expected['machine']}: training is exact only there")
+    # a model whose training changed on purpose is compared with today's fit, recorded apart
+    recorded = f"refit:{name}" if f"machine/refit:{name}" in expected else name
+    machine = expected.get(f"machine/{recorded}", expected["machine"])
+    if str(machine) != f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}":
+        pytest.skip(f"the outputs were recorded on {machine}: training is exact only there")
     X, y = data()
     model = models()[name]
     model.fit(X, y) if name.startswith("cvae") else model.fit(X)
-    check_outputs(name, outputs(name, model, X[:40], y[:40]), expected)
+    got = outputs(name, model, X[:40], y[:40])
+    if recorded == name:
+        check_outputs(name, got, expected)
+    else:
+        for key, value in got.items():
+            np.testing.assert_array_equal(value, expected[f"{recorded}/{key}"], err_msg=key)

@@ -35,8 +35,9 @@ class AutoencoderOutput(NamedTuple):
         ``KL(q(z | x) || p(z))`` per sample under the model's prior, in nats;
         None for a deterministic autoencoder.
     code_loss : Tensor of shape (N,) or None
-        A regulariser of the code per sample that is not a KL term (a VQ-VAE's
-        codebook and commitment terms); None for the others.
+        A regulariser of the code per sample outside the ELBO (a VQ-VAE's
+        codebook and commitment terms; a conditional VAE's match of its
+        label-free posterior to the one given the class); None for the others.
     """
 
     reconstruction: torch.Tensor
@@ -115,8 +116,7 @@ class VariationalAutoencoder(Autoencoder):
     factorised_prior = True
 
     def encode(self, x):
-        mean, logvar = self.encoder(x).chunk(2, dim=-1)
-        return mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+        return _posterior(self.encoder(x))
 
     def kl_divergence(self, mean, logvar):
         """``KL(N(mean, exp(logvar)) || N(0, I))`` per sample, shape (N,), in nats."""
@@ -196,12 +196,22 @@ class GaussianMixtureVariationalAutoencoder(VariationalAutoencoder):
 
 
 class ConditionalVariationalAutoencoder(VariationalAutoencoder):
-    """VAE whose decoder is conditioned on a class: ``p(x | z, y)``, prior ``N(0, I)`` on z.
+    """VAE conditioned on a class: decoder ``p(x | z, y)``, prior ``N(0, I)`` on z.
 
-    The encoder sees ``x`` alone, so the code holds what the class does not
-    tell (style); the decoder takes the code concatenated with the class's
-    one-hot vector, so it must map ``(N, n_components + n_classes)`` to the
-    data's shape.
+    The decoder takes the code concatenated with the class's one-hot vector,
+    so it must map ``(N, n_components + n_classes)`` to the data's shape.
+
+    The encoder sees ``x`` alone and gives ``q(z | x)``, the posterior that
+    :meth:`encode` returns without a class (what ``transform`` uses, since a
+    Pipeline has no labels). With ``label_head_width``, a small head on the
+    encoder's output and the class gives ``q(z | x, y)``, which training
+    uses: the class is given, so the code has no reason to carry it, and the
+    decoder must heed the class (without it, samples of Fashion-MNIST were
+    of the class asked for about half the time at 16 latent dimensions;
+    benchmarks/README.md, section 7). ``q(z | x)`` then learns to match
+    ``q(z | x, y)`` of the row's own class (``code_loss``), so that
+    ``transform`` gives the same label-free style codes. Without the head
+    (modules saved before it existed) the encoder's posterior serves both.
 
     Parameters
     ----------
@@ -210,11 +220,41 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
         ``n_components + n_classes`` inputs.
     n_classes : int
         Number of classes.
+    n_components : int, optional
+        Latent dimensions; needed with ``label_head_width``.
+    label_head_width : int, optional
+        Width of the head's hidden layer; None for no head.
     """
 
-    def __init__(self, encoder, decoder, output_offset=None, *, n_classes):
+    def __init__(self, encoder, decoder, output_offset=None, *, n_classes, n_components=None,
+                 label_head_width=None):
         super().__init__(encoder, decoder, output_offset)
         self.n_classes = n_classes
+        if label_head_width:
+            self.label_head = nn.Sequential(
+                nn.Linear(2 * n_components + n_classes, label_head_width),
+                nn.ReLU(),
+                nn.Linear(label_head_width, 2 * n_components),
+            )
+            # a residual head that starts at 0: training starts from q(z | x, y) = q(z | x)
+            nn.init.zeros_(self.label_head[-1].weight)
+            nn.init.zeros_(self.label_head[-1].bias)
+
+    def _head(self):
+        # modules pickled before the head existed have no such attribute
+        return getattr(self, "label_head", None)
+
+    def _given_class(self, encoded, y):
+        """``q(z | x, y)``'s raw encoder output from ``q(z | x)``'s and the class ``y`` (one-hot, broadcast)."""
+        y = y.to(encoded).expand(*encoded.shape[:-1], self.n_classes)
+        return encoded + self._head()(torch.cat([encoded, y], dim=-1))
+
+    def encode(self, x, y=None):
+        """``(mean, logvar)`` of ``q(z | x)``, or of ``q(z | x, y)`` given classes ``y`` (one-hot)."""
+        encoded = self.encoder(x)
+        if y is not None and self._head() is not None:
+            encoded = self._given_class(encoded, y)
+        return _posterior(encoded)
 
     def decode(self, z, y):
         """Decoder output for codes ``z`` (..., n_components) of classes ``y`` (one-hot, broadcast to z)."""
@@ -222,10 +262,31 @@ class ConditionalVariationalAutoencoder(VariationalAutoencoder):
         return super().decode(torch.cat([z, y], dim=-1))
 
     def forward(self, x, y):
-        """Encode ``x``, draw a code and decode it as classes ``y`` (one-hot, the net's condition)."""
-        mean, logvar = self.encode(x)
+        """Encode ``x`` given classes ``y`` (one-hot, the net's condition), draw a code and decode it as ``y``.
+
+        ``code_loss`` is ``KL(q(z | x, y) || q(z | x))`` with ``q(z | x, y)``
+        held fixed: it trains the label-free posterior only.
+        """
+        encoded = self.encoder(x)
+        match = None
+        if self._head() is None:
+            mean, logvar = _posterior(encoded)
+        else:
+            mean, logvar = _posterior(self._given_class(encoded, y))
+            match = gaussian_kl_between(mean.detach(), logvar.detach(), *_posterior(encoded))
         z = reparameterize(mean, logvar)
-        return AutoencoderOutput(self.decode(z, y), z, mean, logvar, self.kl_divergence(mean, logvar))
+        return AutoencoderOutput(self.decode(z, y), z, mean, logvar, self.kl_divergence(mean, logvar), match)
+
+
+def _posterior(encoded):
+    """``(mean, logvar)`` from an encoder's ``(N, 2 * n_components)`` output, the log-variance clamped."""
+    mean, logvar = encoded.chunk(2, dim=-1)
+    return mean, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)
+
+
+def gaussian_kl_between(mean1, logvar1, mean2, logvar2):
+    """Per-sample ``KL(N(mean1, exp(logvar1)) || N(mean2, exp(logvar2)))`` of diagonal Gaussians, shape (N,)."""
+    return 0.5 * (logvar2 - logvar1 + (logvar1.exp() + (mean1 - mean2).pow(2)) / logvar2.exp() - 1.0).sum(-1)
 
 
 def gaussian_log_density(z, mean, logvar):
