@@ -45,7 +45,8 @@ class _ScoringMixin:
         the ELBO. :func:`skvae.plotting.plot_kl_per_dimension` draws them.
 
         Only for models whose prior factorises over dimensions (``N(0, I)``):
-        the VAE, beta-VAE and conditional VAE.
+        the VAE, beta-VAE and conditional VAE (for which it is the KL of
+        ``q(z | x)``, the label-free posterior :meth:`transform` gives).
 
         Parameters
         ----------
