@@ -8,7 +8,8 @@ from numbers import Real
 
 import numpy as np
 from sklearn.mixture import GaussianMixture
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import _BaseAutoencoder
 from ._losses import ReconstructionLoss
@@ -66,12 +67,30 @@ class AutoencoderTransformer(_BaseAutoencoder):
     def _fit_statistics(self, X):
         # No prior to sample from: new codes come from a mixture fitted to the
         # codes of the training data.
-        codes = self._encode(X)[0].astype(np.float64)  # float32 covariances fail PSD checks
-        mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=self.net_.split_seed)
-        self.latent_density_ = mixture.fit(codes)
+        self.latent_density_ = _code_mixture(self, X)
 
     def _prior(self):
         return FittedMixture(self._statistic("latent_density_"))
+
+
+def _code_mixture(estimator, X):
+    """A 10-component ``GaussianMixture`` fitted to the codes (posterior means) of the training rows X."""
+    codes = estimator._encode(X)[0].astype(np.float64)  # float32 covariances fail PSD checks
+    mixture = GaussianMixture(n_components=min(10, len(codes)), random_state=estimator.net_.split_seed)
+    return mixture.fit(codes)
+
+
+SAMPLER_DOC = """    sampler : {"prior", "gmm"}, default="prior"
+        What :meth:`sample` draws codes from. ``"prior"``: the model's prior
+        ``N(0, I)``. ``"gmm"``: a 10-component ``GaussianMixture`` fitted to
+        the training codes when fit ends (``latent_density_``; Ghosh et al.,
+        2020), which draws where the training codes are rather than in the
+        gaps between them that the prior also covers. On Fashion-MNIST it
+        lowered a VAE's Fréchet distance to the test images from 24.5 to 9.9
+        and raised precision (0.92 to 0.98) but halved recall (0.30 to 0.15):
+        sharper, more typical samples, less variety (benchmarks/README.md,
+        section 7). ``score`` and ``transform`` do not change. Choosing
+        ``"gmm"`` after a fit with ``"prior"`` needs a new fit."""
 
 
 @fill_docstring
@@ -83,15 +102,22 @@ class VAETransformer(_BaseAutoencoder):
     prior is ``N(0, I)``. Training maximises the evidence lower bound (ELBO),
     reconstruction log-likelihood minus ``KL(q(z | x) || p(z))``.
     :meth:`transform` returns posterior means, :meth:`sample` decodes draws
-    from the prior, and :meth:`score` is the mean ELBO.
+    from the prior (or, with ``sampler="gmm"``, from a mixture fitted to the
+    training codes), and :meth:`score` is the mean ELBO.
 
     Parameters
     ----------
 {parameters}
 
+{sampler}
+
     Attributes
     ----------
 {attributes}
+
+    latent_density_ : sklearn.mixture.GaussianMixture
+        With ``sampler="gmm"`` only: the mixture fitted to the training
+        codes that :meth:`sample` draws from.
 
     See Also
     --------
@@ -119,6 +145,64 @@ class VAETransformer(_BaseAutoencoder):
     (2, 64)
     """
 
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "sampler": [StrOptions({"prior", "gmm"})],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        conv_channels="auto",
+        image_shape=None,
+        reconstruction_loss="auto",
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+        device="auto",
+        n_jobs=None,
+        mixed_precision=False,
+        compile=False,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        kl_warmup_epochs=0,
+        sampler="prior",
+    ):
+        store_parameters(self, locals())
+
+    _statistics = ("latent_density_",)
+
+    def _fit_statistics(self, X):
+        if self.sampler == "gmm":  # a pass over the training rows only where sample will use it
+            self.latent_density_ = _code_mixture(self, X)
+
+    def _prior(self):
+        if self.sampler == "prior":
+            return super()._prior()
+        check_is_fitted(self)
+        if "latent_density_" not in vars(self):
+            raise ValueError(
+                f'sampler="gmm" draws from a mixture fitted to the training codes when a fit with '
+                f'sampler="gmm" ends, and this {type(self).__name__} has none: it was fitted with '
+                'sampler="prior" (or saved during training, as a checkpoint). Fit it with '
+                'sampler="gmm", or set sampler="prior".'
+            )
+        return FittedMixture(self.latent_density_)
+
+
+VAETransformer.__doc__ = VAETransformer.__doc__.replace("{sampler}", SAMPLER_DOC)
+
 
 @fill_docstring
 class BetaVAETransformer(VAETransformer):
@@ -137,9 +221,15 @@ class BetaVAETransformer(VAETransformer):
     beta : float, default=4.0
         Weight of the KL term in the training loss.
 
+{sampler}
+
     Attributes
     ----------
 {attributes}
+
+    latent_density_ : sklearn.mixture.GaussianMixture
+        With ``sampler="gmm"`` only: the mixture fitted to the training
+        codes that :meth:`sample` draws from.
 
     See Also
     --------
@@ -193,8 +283,12 @@ class BetaVAETransformer(VAETransformer):
         verbose=0,
         kl_warmup_epochs=0,
         beta=4.0,
+        sampler="prior",
     ):
         store_parameters(self, locals())
 
     def _kl_weight(self):
         return self.beta
+
+
+BetaVAETransformer.__doc__ = BetaVAETransformer.__doc__.replace("{sampler}", SAMPLER_DOC)

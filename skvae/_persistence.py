@@ -1,5 +1,6 @@
 """Saving a fitted estimator to a file, and rebuilding it from one (the file format is in ``_serialization``)."""
 
+import inspect
 import warnings
 
 import torch
@@ -122,6 +123,11 @@ class _PersistenceMixin:
         # A model fitted on a GPU and unpickled where there is none (a Dask client, a
         # laptop): skorch has mapped the net to the CPU; the parameter follows it.
         super().__setstate__(state)
+        # A pickle from an earlier skvae has no value for a parameter added since: it gets
+        # the default, which is what the model did before the parameter existed.
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if parameter.default is not inspect.Parameter.empty and name not in self.__dict__:
+                setattr(self, name, parameter.default)
         net = self.__dict__.get("net_")
         if net is not None and torch.device(net.device).type == "cpu" and self.device not in ("cpu", "auto"):
             self._loading_device(None, stacklevel=3)

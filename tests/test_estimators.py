@@ -390,3 +390,29 @@ def test_kl_per_dimension_exists_only_for_a_factorised_prior():
     assert hasattr(VAETransformer(), "kl_per_dimension") and hasattr(ConditionalVAETransformer(), "kl_per_dimension")
     for model in (AutoencoderTransformer(), VQVAETransformer(), GaussianMixtureVAE()):
         assert not hasattr(model, "kl_per_dimension")
+
+
+def test_the_gmm_sampler_draws_where_the_training_codes_are(digits, tmp_path):
+    from sklearn.base import clone
+
+    import skvae
+    from skvae.metrics import frechet_distance
+
+    X, _ = digits
+    prior = VAETransformer(n_components=4, hidden_layer_sizes=(32,), max_epochs=15, random_state=0).fit(X)
+    gmm = clone(prior).set_params(sampler="gmm").fit(X)
+    assert "latent_density_" not in vars(prior) and gmm.latent_density_.n_components == 10
+    np.testing.assert_array_equal(gmm.transform(X), prior.transform(X))  # the same training
+    np.testing.assert_array_equal(gmm.sample(5, random_state=0), gmm.sample(5, random_state=0))
+    # it draws codes distributed as the training codes are, which N(0, I) is not
+    rng = np.random.RandomState(1)
+    training_codes = gmm.transform(X)
+    from_mixture = frechet_distance(training_codes, gmm.prior_.sample(600, rng))
+    from_prior = frechet_distance(training_codes, prior.prior_.sample(600, rng))
+    assert from_mixture < 0.2 * from_prior
+    # part of the saved model
+    gmm.save(tmp_path / "gmm.skvae")
+    loaded = skvae.load(tmp_path / "gmm.skvae")
+    np.testing.assert_array_equal(loaded.sample(5, random_state=0), gmm.sample(5, random_state=0))
+    with pytest.raises(ValueError, match='fitted with sampler="prior"'):
+        prior.set_params(sampler="gmm").sample(3)

@@ -92,3 +92,11 @@ def test_training_today_gives_the_golden_models(name, expected):
     else:
         for key, value in got.items():
             np.testing.assert_array_equal(value, expected[f"{recorded}/{key}"], err_msg=key)
+
+
+def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
+    # vae-mlp.joblib was written before n_jobs (issue 26) and sampler (issue 28) existed
+    model = joblib.load(GOLDEN / "vae-mlp.joblib")
+    params = model.get_params()
+    assert params["n_jobs"] is None and params["sampler"] == "prior"
+    assert skvae.VAETransformer(**params).get_params() == params  # clone-able, as any estimator
