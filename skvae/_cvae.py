@@ -16,7 +16,8 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ._base import _BaseAutoencoder
 from ._losses import LabelFreeELBOLoss
 from ._checks import _output_dtype
-from ._params import fill_docstring
+from ._params import fill_docstring, store_parameters
+from ._samplers import SAMPLER_CONSTRAINT, ExPostSamplerMixin, document_sampler
 from ._scoring import N_DRAWS
 from .modules import ConditionalVariationalAutoencoder
 
@@ -25,8 +26,9 @@ from .modules import ConditionalVariationalAutoencoder
 LABEL_HEAD_WIDTH = 128
 
 
+@document_sampler
 @fill_docstring
-class ConditionalVAETransformer(_BaseAutoencoder):
+class ConditionalVAETransformer(ExPostSamplerMixin, _BaseAutoencoder):
     """Conditional variational autoencoder (CVAE) as a supervised scikit-learn transformer.
 
     ``fit(X, y)`` trains a VAE whose decoder is given each row's class,
@@ -44,6 +46,8 @@ class ConditionalVAETransformer(_BaseAutoencoder):
     Parameters
     ----------
 {parameters}
+
+{sampler}
 
     Attributes
     ----------
@@ -64,6 +68,8 @@ class ConditionalVAETransformer(_BaseAutoencoder):
         Whether training encoded each row with its class, ``q(z | x, y)``.
         True for every fit; False only for a model saved by an skvae before
         this existed, which loads and trains on as it was.
+
+{latent_density}
 
 {attributes}
 
@@ -92,6 +98,42 @@ class ConditionalVAETransformer(_BaseAutoencoder):
     """
 
     _module_class = ConditionalVariationalAutoencoder
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "sampler": SAMPLER_CONSTRAINT,
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        conv_channels="auto",
+        image_shape=None,
+        reconstruction_loss="auto",
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+        device="auto",
+        n_jobs=None,
+        mixed_precision=False,
+        compile=False,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        kl_warmup_epochs=0,
+        sampler="prior",
+    ):
+        store_parameters(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -264,7 +306,9 @@ class ConditionalVAETransformer(_BaseAutoencoder):
     def sample(self, n_samples=1, *, y=None, random_state=None):
         """Generate rows of the classes asked for.
 
-        Codes are drawn from the prior N(0, I) and decoded with the class.
+        Codes are drawn from the prior N(0, I) (or, with ``sampler="gmm"``,
+        from ``latent_density_``: the codes hold style, not class) and
+        decoded with the class.
 
         Parameters
         ----------

@@ -59,7 +59,8 @@ class FittedMixture:
     def __init__(self, mixture):
         self.mixture = mixture
 
-    def sample(self, n_samples, rng):
+    def sample(self, n_samples, rng, **condition):
+        """Codes of shape (n_samples, n_components); a condition (a class) changes the decoder, not these."""
         mixture = copy.copy(self.mixture)
         mixture.random_state = rng
         Z, _ = mixture.sample(n_samples)

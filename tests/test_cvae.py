@@ -140,3 +140,15 @@ def test_the_code_holds_style_and_the_class_stays_with_the_label(fitted, digits)
         return cross_val_score(LogisticRegression(max_iter=2000), Z, y, cv=3).mean()
 
     assert readable(codes) < 0.4 < 0.6 < readable(vae.transform(X))  # 0.24 and 0.77 here
+
+
+def test_the_gmm_sampler_draws_style_codes_and_the_class_asked_for(digits, tmp_path):
+    X, y = digits
+    model = ConditionalVAETransformer(n_components=4, max_epochs=20, sampler="gmm", random_state=0).fit(X, NAMES[y])
+    assert model.latent_density_.means_.shape == (10, 4)
+    classifier = LogisticRegression(max_iter=2000).fit(X, NAMES[y])
+    accuracy = [np.mean(classifier.predict(model.sample(50, y=name, random_state=0)) == name) for name in NAMES]
+    assert np.mean(accuracy) > 0.8, accuracy
+    model.save(tmp_path / "cvae.skvae")
+    np.testing.assert_array_equal(skvae.load(tmp_path / "cvae.skvae").sample(6, y="three", random_state=1),
+                                  model.sample(6, y="three", random_state=1))
