@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_consistent_length, column_or_1d
 from ._base import _BaseAutoencoder
 from ._losses import LabelFreeELBOLoss
 from ._checks import _output_dtype
-from ._params import fill_docstring, store_parameters
-from ._samplers import SAMPLER_CONSTRAINT, ExPostSamplerMixin, document_sampler
+from ._params import fill_docstring
+from ._samplers import ExPostSamplerMixin, document_sampler
 from ._scoring import N_DRAWS
 from .modules import ConditionalVariationalAutoencoder
 
@@ -98,42 +98,6 @@ class ConditionalVAETransformer(ExPostSamplerMixin, _BaseAutoencoder):
     """
 
     _module_class = ConditionalVariationalAutoencoder
-
-    _parameter_constraints = {
-        **_BaseAutoencoder._parameter_constraints,
-        "sampler": SAMPLER_CONSTRAINT,
-    }
-
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        hidden_layer_sizes=(256, 128),
-        architecture="mlp",
-        conv_channels="auto",
-        image_shape=None,
-        reconstruction_loss="auto",
-        max_epochs=100,
-        batch_size=128,
-        lr=1e-3,
-        optimizer="adam",
-        validation_fraction=0.1,
-        early_stopping=False,
-        n_iter_no_change=10,
-        warm_start=False,
-        checkpoint_path=None,
-        checkpoint_every=1,
-        device="auto",
-        n_jobs=None,
-        mixed_precision=False,
-        compile=False,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-        kl_warmup_epochs=0,
-        sampler="prior",
-    ):
-        store_parameters(self, locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):

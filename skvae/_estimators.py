@@ -12,7 +12,7 @@ from ._base import _BaseAutoencoder
 from ._losses import ReconstructionLoss
 from ._params import fill_docstring, store_parameters
 from ._priors import FittedMixture
-from ._samplers import SAMPLER_CONSTRAINT, ExPostSamplerMixin, code_mixture, document_sampler
+from ._samplers import ExPostSamplerMixin, code_mixture, document_sampler
 from .modules import Autoencoder
 
 @fill_docstring
@@ -121,43 +121,6 @@ class VAETransformer(ExPostSamplerMixin, _BaseAutoencoder):
     >>> vae.inverse_transform(codes[:2]).shape
     (2, 64)
     """
-
-    _parameter_constraints = {
-        **_BaseAutoencoder._parameter_constraints,
-        "sampler": SAMPLER_CONSTRAINT,
-    }
-
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        hidden_layer_sizes=(256, 128),
-        architecture="mlp",
-        conv_channels="auto",
-        image_shape=None,
-        reconstruction_loss="auto",
-        max_epochs=100,
-        batch_size=128,
-        lr=1e-3,
-        optimizer="adam",
-        validation_fraction=0.1,
-        early_stopping=False,
-        n_iter_no_change=10,
-        warm_start=False,
-        checkpoint_path=None,
-        checkpoint_every=1,
-        device="auto",
-        n_jobs=None,
-        mixed_precision=False,
-        compile=False,
-        callbacks=None,
-        random_state=None,
-        verbose=0,
-        kl_warmup_epochs=0,
-        sampler="prior",
-    ):
-        store_parameters(self, locals())
-
 
 
 @document_sampler

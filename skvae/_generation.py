@@ -17,8 +17,8 @@ class _GenerationMixin:
 
         Codes are drawn from the prior N(0, I) for the variational models, and
         from ``latent_density_`` (a Gaussian mixture fitted to the training
-        codes) for the autoencoder and for a VAE with ``sampler="gmm"``, then
-        decoded with :meth:`inverse_transform`.
+        codes) for the autoencoder and for the VAEs with ``sampler="gmm"``,
+        then decoded with :meth:`inverse_transform`.
 
         Parameters
         ----------

@@ -72,8 +72,13 @@ def quasi_normal_points(n_points, n_components, shifts=None):
     uniform = _sobol(n_points // 2 if n_points % 2 == 0 else n_points, n_components)
     if shifts is not None:
         uniform = torch.remainder(uniform[:, None, :] + shifts, 1.0)
-    normal = torch.special.ndtri(uniform.clamp(1e-7, 1 - 1e-7))
+    normal = _normal_quantile(uniform)
     return torch.cat([normal, -normal]) if n_points % 2 == 0 else normal
+
+
+def _normal_quantile(uniform):
+    """Standard-normal draws from uniform points in [0, 1), kept finite (at most ~5.2 standard deviations)."""
+    return torch.special.ndtri(uniform.clamp(1e-7, 1 - 1e-7))
 
 
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
@@ -138,7 +143,7 @@ def importance_draws(x, n_importance, n_components):
     ``n_importance=k+1``.
     """
     uniform = row_uniforms(x, n_importance * n_components).reshape(len(x), n_importance, n_components)
-    return torch.special.ndtri(uniform.clamp(1e-7, 1 - 1e-7)).transpose(0, 1)
+    return _normal_quantile(uniform).transpose(0, 1)
 
 
 def importance_weighted_log_likelihood(decode, log_prior, mean, logvar, x, kind, draws, max_rows=1024):

@@ -11,6 +11,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import _BaseAutoencoder
+from ._params import store_parameters
 from ._priors import FittedMixture
 
 SAMPLER_CONSTRAINT = [StrOptions({"prior", "gmm"})]
@@ -48,7 +50,48 @@ def document_sampler(cls):
 
 
 class ExPostSamplerMixin:
-    """``sample`` from the prior or, with ``sampler="gmm"``, from a mixture fitted to the training codes."""
+    """``sample`` from the prior or, with ``sampler="gmm"``, from a mixture fitted to the training codes.
+
+    Its ``__init__`` is the signature of the models that take no other
+    parameter: the shared ones plus ``sampler`` (a model with more, as
+    :class:`BetaVAETransformer`, restates it with its own).
+    """
+
+    _parameter_constraints = {
+        **_BaseAutoencoder._parameter_constraints,
+        "sampler": SAMPLER_CONSTRAINT,
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(256, 128),
+        architecture="mlp",
+        conv_channels="auto",
+        image_shape=None,
+        reconstruction_loss="auto",
+        max_epochs=100,
+        batch_size=128,
+        lr=1e-3,
+        optimizer="adam",
+        validation_fraction=0.1,
+        early_stopping=False,
+        n_iter_no_change=10,
+        warm_start=False,
+        checkpoint_path=None,
+        checkpoint_every=1,
+        device="auto",
+        n_jobs=None,
+        mixed_precision=False,
+        compile=False,
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+        kl_warmup_epochs=0,
+        sampler="prior",
+    ):
+        store_parameters(self, locals())
 
     _statistics = ("latent_density_",)
 
