@@ -13,7 +13,7 @@ LONGEST_FIRST = (
     "tests/test_estimator_checks.py",
     "tests/test_outlier.py",
     "tests/test_estimators.py",
-    "skvae/_gmvae.py",
+    "src/skvae/_gmvae.py",
     "tests/test_gmvae.py",
     "tests/test_dask.py",
     "tests/test_images.py",

@@ -1,6 +1,8 @@
 """The README's quick-start runs as written."""
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -36,3 +38,15 @@ def test_quick_start_runs_as_written(tmp_path, monkeypatch):
     assert namespace["on_cluster"].best_params_["n_components"] in (2, 8)
     assert namespace["incremental"].estimator_.n_iter_ == 3
     assert namespace["dask_codes"].shape == (1797, namespace["on_cluster"].best_params_["n_components"])
+
+
+def test_a_clone_called_skvae_beside_the_working_folder_does_not_hide_the_package(tmp_path):
+    clone = tmp_path / "skvae"  # what `git clone .../skvae` makes; its code is under src/
+    (clone / "src" / "skvae").mkdir(parents=True)
+    (clone / "README.md").write_text("a clone of skvae")
+    result = subprocess.run(
+        [sys.executable, "-c", "from skvae import VAETransformer; print(VAETransformer.__module__)"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "skvae._estimators"
