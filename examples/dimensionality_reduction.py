@@ -22,7 +22,7 @@ from skvae import VAETransformer
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 pipeline = Pipeline([
-    ("scale", MinMaxScaler()),
+    ("scale", MinMaxScaler(clip=True)),
     ("vae", VAETransformer(max_epochs=100, random_state=0)),
     ("knn", KNeighborsClassifier()),
 ])
@@ -37,5 +37,5 @@ codes = vae.transform(search.best_estimator_.named_steps["scale"].transform(X_te
 print("codes", codes.shape, "-> reconstructions", vae.inverse_transform(codes).shape)
 # and the estimator's own score (the ELBO) picks a model without labels
 own = GridSearchCV(VAETransformer(max_epochs=100, random_state=0), {"n_components": [2, 5, 10]}, cv=3)
-own.fit(MinMaxScaler().fit_transform(X_train))
+own.fit(MinMaxScaler(clip=True).fit_transform(X_train))
 print("best by ELBO:", own.best_params_, f"{own.best_score_:.2f} nats")

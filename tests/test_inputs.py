@@ -18,7 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn.preprocessing import MinMaxScaler
 
 import skvae
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, DataRangeWarning, VAETransformer
 from skvae.datasets import load_image_folder, load_mnist_like
 
 N_FEATURES = 16  # 4x4 images, so that the image-shaped entry points are exercised too
@@ -266,7 +266,7 @@ def test_bernoulli_scores_never_reward_leaving_the_unit_range():
     X = MinMaxScaler().fit_transform(load_digits().data)
     model = VAETransformer(n_components=4, max_epochs=20, random_state=0).fit(X)
     train_scores = model.score_samples(X)
-    with pytest.warns(UserWarning, match=r"outside \[0, 1\].*MinMaxScaler\(clip=True\)"):
+    with pytest.warns(DataRangeWarning, match=r"outside \[0, 1\].*MinMaxScaler\(clip=True\)"):
         scaled_up = model.score_samples(X * 10)
     assert scaled_up.max() < train_scores.min()
     with pytest.warns(UserWarning, match="outside"):
@@ -276,6 +276,27 @@ def test_bernoulli_scores_never_reward_leaving_the_unit_range():
                                           anomaly_score="elbo").fit(X)
     with pytest.warns(UserWarning, match="outside"):
         assert (detector.predict(3 * X) == -1).mean() > 0.99
+
+
+def test_a_grid_search_over_unclipped_folds_warns_once_not_once_per_fold():
+    # MinMaxScaler() without clip=True: each test fold leaves [0, 1], and each of the
+    # six scoring calls would warn; a user sees it once, as Python shows a warning
+    script = textwrap.dedent(
+        """
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import GridSearchCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import MinMaxScaler
+        from skvae import VAETransformer
+
+        X = load_digits().data[:300]
+        pipe = make_pipeline(MinMaxScaler(), VAETransformer(max_epochs=1, batch_size=64, random_state=0))
+        GridSearchCV(pipe, {"vaetransformer__n_components": [2, 4]}, cv=3).fit(X)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("DataRangeWarning: X has values outside [0, 1]") == 1, done.stderr
 
 
 # --------------------------------------------------------------- silence

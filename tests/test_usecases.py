@@ -15,7 +15,7 @@ from skvae import AutoencoderTransformer, VAETransformer
 def test_codes_feed_a_classifier_tuned_by_its_accuracy():
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    pipe = make_pipeline(MinMaxScaler(), VAETransformer(max_epochs=30, random_state=0),
+    pipe = make_pipeline(MinMaxScaler(clip=True), VAETransformer(max_epochs=30, random_state=0),
                          LogisticRegression(max_iter=2000))
     search = GridSearchCV(pipe, {"vaetransformer__n_components": [2, 10]}, scoring="accuracy", cv=3)
     search.fit(X_train, y_train)
@@ -25,7 +25,7 @@ def test_codes_feed_a_classifier_tuned_by_its_accuracy():
 
 def test_clustering_recipe_on_digits():
     X, y = load_digits(return_X_y=True)
-    pipe = make_pipeline(MinMaxScaler(), AutoencoderTransformer(n_components=10, random_state=0),
+    pipe = make_pipeline(MinMaxScaler(clip=True), AutoencoderTransformer(n_components=10, random_state=0),
                          KMeans(10, n_init=10, random_state=0))
     labels = pipe.fit_predict(X)
     assert adjusted_rand_score(y, labels) > 0.5

@@ -8,7 +8,7 @@ from ._cvae import ConditionalVAETransformer
 from ._gmvae import GaussianMixtureVAE
 from ._outlier import AutoencoderOutlierDetector
 from ._vqvae import VQVAETransformer
-from .exceptions import DivergenceError, ModelFileError, TrainingInterruptedWarning
+from .exceptions import DataRangeWarning, DivergenceError, ModelFileError, TrainingInterruptedWarning
 
 __version__ = "0.1.0"
 
@@ -124,6 +124,7 @@ __all__ = [
     "GaussianMixtureVAE",
     "VQVAETransformer",
     "AutoencoderOutlierDetector",
+    "DataRangeWarning",
     "DivergenceError",
     "ModelFileError",
     "TrainingInterruptedWarning",

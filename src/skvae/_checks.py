@@ -1,5 +1,6 @@
 """Checks and small facts of user input that several of the estimators' methods share."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -24,6 +25,33 @@ def _in_unit_range(data):
         extremes = data.value_range()
         return extremes is None or (extremes[0] >= 0 and extremes[1] <= 1)
     return data.shape[0] == 0 or bool(data.min() >= 0 and data.max() <= 1)
+
+
+_SHOWN_ONCE = set()
+
+
+def _warn_once_per_process(message, category, stacklevel=2):
+    """``warnings.warn``, but a message already shown in this process is not shown again.
+
+    Python's own ``"once"`` action forgets what it showed whenever the filters
+    change, and scikit-learn's cross-validation changes them around every
+    fold. A filter that asks for every warning (``"always"``, ``"error"``)
+    still gets every one.
+    """
+    key = (category, message)
+    if key in _SHOWN_ONCE and _filter_action(message, category) not in ("always", "error"):
+        return
+    _SHOWN_ONCE.add(key)
+    warnings.warn(message, category, stacklevel=stacklevel + 1)
+
+
+def _filter_action(message, category):
+    """The action of the first filter for every module that matches the warning."""
+    filters = getattr(warnings, "_get_filters", lambda: warnings.filters)()  # free-threaded 3.14
+    for action, text, kind, module, lineno in filters:
+        if issubclass(category, kind) and module is None and not lineno and (text is None or text.match(message)):
+            return action
+    return warnings.defaultaction
 
 
 def _output_dtype(X):

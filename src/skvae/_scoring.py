@@ -1,6 +1,5 @@
 """Scoring: the ELBO and its importance-weighted bound per row, and the KL of each latent dimension."""
 
-import warnings
 from functools import partial
 from numbers import Integral
 
@@ -8,7 +7,7 @@ import numpy as np
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import _in_unit_range, _output_dtype
+from ._checks import _in_unit_range, _output_dtype, _warn_once_per_process
 from ._losses import (
     expected_reconstruction_nll,
     importance_draws,
@@ -17,6 +16,7 @@ from ._losses import (
     reconstruction_nll,
     row_uniforms,
 )
+from .exceptions import DataRangeWarning
 
 
 # Posterior draws per row behind score_samples and score by default: the usual one-draw
@@ -166,13 +166,13 @@ class _ScoringMixin:
         X = self._validate_input(X, reset=False)
         bounded = self.reconstruction_loss_ == "bce" and self.input_scale_ == 1 and not _in_unit_range(X)
         if bounded:
-            warnings.warn(
+            _warn_once_per_process(
                 "X has values outside [0, 1], where the Bernoulli likelihood of this model "
                 "(reconstruction_loss_='bce') has no density. Each value is scored at the "
                 f"nearest bound and costs {OUT_OF_RANGE_NATS:g} nats per unit beyond it, so such "
                 "rows score as less typical. Scale new data as the training data was (e.g. "
-                "MinMaxScaler(clip=True)).",
-                UserWarning,
+                "MinMaxScaler(clip=True)). Shown once per process.",
+                DataRangeWarning,
                 stacklevel=3,
             )
         return X, bounded

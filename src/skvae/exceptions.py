@@ -1,6 +1,6 @@
 """Errors that skvae raises besides scikit-learn's own."""
 
-__all__ = ["DivergenceError", "TrainingInterruptedWarning", "ModelFileError"]
+__all__ = ["DataRangeWarning", "DivergenceError", "TrainingInterruptedWarning", "ModelFileError"]
 
 
 class DivergenceError(FloatingPointError):
@@ -16,6 +16,18 @@ class TrainingInterruptedWarning(UserWarning):
 
     The interrupt itself is re-raised after the warning, so that it stops the
     caller (a script, a grid search). Continue with ``warm_start=True``.
+    """
+
+
+class DataRangeWarning(UserWarning):
+    """Rows to score hold values where the model's likelihood has no density.
+
+    A model with the Bernoulli likelihood (pixel values in [0, 1]) scores a
+    value beyond [0, 1] at the nearest bound, with a penalty. In a grid search
+    the test folds of a ``MinMaxScaler`` without ``clip=True`` do this in
+    every fold, so skvae shows this warning once per process instead of once
+    per scoring call. An ``"always"`` or ``"error"`` filter still applies to
+    every call: ``warnings.simplefilter("always", skvae.DataRangeWarning)``.
     """
 
 
