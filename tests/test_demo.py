@@ -29,13 +29,26 @@ def test_demo_on_a_missing_data_set_says_so(tmp_path, monkeypatch, capsys):
     assert "fashion-mnist was not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("model", "name", "extra"), [("cvae", "ConditionalVAETransformer",
-                                                       {"class_samples", "kl_per_dimension"}),
-                                                      ("vq-vae", "VQVAETransformer", set())])
-def test_demo_of_the_new_models(model, name, extra, tmp_path, capsys):
+@pytest.mark.parametrize(("model", "name", "extra", "score"), [
+    ("cvae", "ConditionalVAETransformer", {"class_samples", "kl_per_dimension"}, "test ELBO"),
+    ("vq-vae", "VQVAETransformer", set(), "test reconstruction log-likelihood"),
+    ("ae", "AutoencoderTransformer", set(), "test reconstruction log-likelihood"),
+])
+def test_demo_of_each_model_names_what_its_score_is(model, name, extra, score, tmp_path, capsys):
     assert main(["demo", "--model", model, "--epochs", "2", "--quiet", "--out", str(tmp_path)]) == 0
-    assert name in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert name in printed and "Trained 2 epochs" in printed
+    assert score in printed and ("test ELBO" in printed) == (score == "test ELBO")
     assert {p.stem for p in tmp_path.glob("*.png")} == FIGURES | extra
+
+
+@pytest.mark.parametrize("epochs", ["0", "-3", "two"])
+def test_demo_refuses_an_epoch_count_that_is_not_positive(epochs, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["demo", "--epochs", epochs, "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "--epochs: expected a positive integer" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written
 
 
 def test_version_names_skvae_and_the_libraries_it_runs_on(capsys):

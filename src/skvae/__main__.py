@@ -37,6 +37,17 @@ class _PrintVersions(argparse.Action):
         parser.exit()
 
 
+def _positive_int(text):
+    """argparse type: an integer of at least 1 (``--epochs 0`` would otherwise mean the default)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="skvae", description="skvae: autoencoders for scikit-learn.")
     parser.add_argument("--version", action=_PrintVersions,
@@ -45,7 +56,8 @@ def main(argv=None):
     demo = commands.add_parser(
         "demo",
         help="train a model, print test metrics and write figures",
-        description="Train a model on images, print test ELBO, reconstruction error and the "
+        description="Train a model on images, print its test score (the ELBO, or for the ae and "
+        "vq-vae models the reconstruction log-likelihood), reconstruction error and the "
         "adjusted Rand index of KMeans on the codes, and write the figures of skvae.plotting "
         "as PNG files.",
     )
@@ -56,9 +68,9 @@ def main(argv=None):
         help="'digits' (embedded, the default), 'fashion-mnist' (needs its files, see "
         "skvae.datasets.load_mnist_like) or a folder of images (resized to 64x64 RGB)",
     )
-    demo.add_argument("--epochs", type=int, default=None,
+    demo.add_argument("--epochs", type=_positive_int, default=None,
                       help="training epochs (default: 100 for digits, 10 for fashion-mnist, 50 for a folder)")
-    demo.add_argument("--n-components", type=int, default=2,
+    demo.add_argument("--n-components", type=_positive_int, default=2,
                       help="latent dimensions (default: 2, which also draws the latent manifold)")
     demo.add_argument("--architecture", choices=["mlp", "conv"], default=None,
                       help="network (default: mlp, or conv for a folder of images)")
