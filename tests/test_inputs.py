@@ -171,8 +171,8 @@ def test_fit_answers_any_array_and_a_failed_fit_keeps_the_model(X):
         (np.zeros((0, 4, 4)), "0 sample"),
         (np.array([["a"] * N_FEATURES]), "could not convert string to float"),
         (sp.csr_matrix(np.full((3, N_FEATURES), np.nan)), "Input X contains NaN"),
-        (np.full((2, N_FEATURES), 1e300), "overflowed float32.*Scale X"),
-        (sp.csr_matrix(np.full((2, N_FEATURES), 1e300)), "overflowed float32.*Scale X"),
+        (np.full((2, N_FEATURES), 1e300), r"beyond float32's range.*rows 0 and 1 .*Scale X"),
+        (sp.csr_matrix(np.full((2, N_FEATURES), 1e300)), r"beyond float32's range.*rows 0 and 1 .*Scale X"),
     ],
     ids=["nan", "inf", "width", "image-shape", "empty", "empty-images", "str", "sparse-nan", "huge", "sparse-huge"],
 )
@@ -182,6 +182,32 @@ def test_bad_input_names_the_problem(models, X, message):
     with pytest.raises((ValueError, TypeError), match=message):
         model.transform(X)
     assert_unchanged(model, before)
+
+
+def test_values_float32_cannot_hold_are_refused_by_row_before_training(models):
+    X = load_digits().images[:200, ::2, ::2].reshape(200, -1) / 16
+    X[150, 3] = 1e39  # finite in float64, infinite in the network's float32
+    model = models["vae"]
+    before = fingerprint(model)
+    with pytest.raises(ValueError, match=r"beyond float32's range .* row 150 \(the first at column 3: 1e\+39\)"):
+        model.fit(X)  # not a DivergenceError blaming the learning rate
+    assert_unchanged(model, before)
+    with pytest.raises(ValueError, match=r"row 150 "):
+        model.score_samples(X)
+    with pytest.raises(ValueError, match=r"rows 2, 3, 4, 5, 6 and 3 more .*codes such as transform returns"):
+        model.inverse_transform(np.vstack([np.zeros((2, 2)), np.full((8, 2), -1e39)]))
+
+
+def test_an_output_that_overflows_names_its_own_row_not_its_batch(models):
+    model = models["vae"]
+    X = model.inverse_transform(np.zeros((40, 2)))
+    first = next(layer for layer in model.net_.module_.modules() if isinstance(layer, torch.nn.Linear))
+    weights = first.weight.detach().numpy().astype(np.float64)
+    unit = np.abs(weights).sum(axis=1).argmax()
+    X[33] = 3e38 * np.sign(weights[unit])  # within float32, but that unit's sum overflows
+    with pytest.raises(ValueError, match=r"overflowed float32 .* for row 33 of X, whose values reach 3e\+38"):
+        model.transform(X)
+    assert np.isfinite(model.transform(X[:33])).all()
 
 
 @pytest.mark.parametrize("model_class", [VAETransformer, AutoencoderOutlierDetector])

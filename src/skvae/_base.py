@@ -12,7 +12,7 @@ import warnings
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import validate_data
 
-from ._checks import _DTYPES, _is_uint8
+from ._checks import _DTYPES, _check_float32_range, _is_uint8
 from ._doc_links import DocLinkMixin
 from ._generation import _GenerationMixin
 from ._images import _ImagesMixin, images_to_rows, resolve_image_shape
@@ -114,6 +114,7 @@ class _BaseAutoencoder(
         # uint8 stays uint8 here and becomes float one batch at a time
         # scipy sparse rows (TF-IDF, one-hot) stay sparse and are made dense one batch at a time
         X = validate_data(self, X, accept_sparse="csr", dtype=None if is_uint8 else _DTYPES, reset=reset)
+        _check_float32_range(X)
         if reset:
             requested = self.image_shape if self.image_shape is not None else shape
             self.image_shape_ = None if requested is None else resolve_image_shape(requested, X.shape[1])

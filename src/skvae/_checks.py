@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils.validation import check_array
 
 from ._data import TrainingRows
@@ -52,6 +53,46 @@ def _filter_action(message, category):
         if issubclass(category, kind) and module is None and not lineno and (text is None or text.match(message)):
             return action
     return warnings.defaultaction
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+SCALE_ADVICE = "Scale X first, e.g. with StandardScaler, or MinMaxScaler(clip=True) for values in [0, 1]."
+
+
+def _check_float32_range(X, advice=SCALE_ADVICE):
+    """Refuse float64 values that float32, which the networks compute in, cannot hold.
+
+    Cast to float32 they become infinite, and the error would come later, from
+    the loss or the output, naming the learning rate or a whole batch of rows.
+    """
+    if X.dtype != np.float64:
+        return
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0 or (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
+        return
+    if sp.issparse(X):
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        bad_rows = np.unique(row_of[np.abs(values) > FLOAT32_MAX])
+    else:
+        bad_rows = np.flatnonzero((np.abs(X) > FLOAT32_MAX).any(axis=1))
+    first = np.asarray(X[bad_rows[0]].todense() if sp.issparse(X) else X[bad_rows[0]]).ravel()
+    column = int(np.flatnonzero(np.abs(first) > FLOAT32_MAX)[0])
+    raise ValueError(
+        f"X has values beyond float32's range (+-{FLOAT32_MAX:.3g}), which the network computes "
+        f"in: {_name_rows(bad_rows)} (the first at column {column}: {first[column]:.3g}). {advice}"
+    )
+
+
+def _name_rows(indices, shown=5):
+    """``"row 3"``, ``"rows 3, 8 and 9"``, ``"rows 3, 8, 9, 10, 12 and 40 more"``."""
+    indices = [int(i) for i in indices]
+    if len(indices) == 1:
+        return f"row {indices[0]}"
+    if len(indices) <= shown:
+        return f"rows {', '.join(map(str, indices[:-1]))} and {indices[-1]}"
+    return f"rows {', '.join(map(str, indices[:shown]))} and {len(indices) - shown} more"
 
 
 def _output_dtype(X):

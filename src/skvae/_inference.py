@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import _check_rows, _output_dtype
+from ._checks import _check_float32_range, _check_rows, _name_rows, _output_dtype
 from ._data import iter_batches
 from ._losses import decoder_mean
 
@@ -62,11 +62,13 @@ class _InferenceMixin:
                 if outputs is None:
                     outputs = [np.empty((X.shape[0], *r.shape[1:]), r.dtype) for r in results]
                 for out, result in zip(outputs, results):
-                    if not np.isfinite(result).all():
+                    finite = np.isfinite(result.reshape(n_rows, -1)).all(axis=1)
+                    if not finite.all():
+                        bad = rows.start + np.flatnonzero(~finite)
                         raise ValueError(
                             f"The network's output overflowed float32 (it computes in float32) for "
-                            f"rows {rows.start} to {rows.start + n_rows - 1} of X, whose values reach "
-                            f"{abs(X[rows]).max():.3g}. Scale X as the training data was scaled."
+                            f"{_name_rows(bad)} of X, whose values reach {abs(X[bad]).max():.3g}. "
+                            "Scale X as the training data was scaled."
                         )
                     out[rows] = result
         return outputs
@@ -163,6 +165,7 @@ class _InferenceMixin:
         """Latent codes given to :meth:`inverse_transform`, checked: a float array of ``n_components`` columns."""
         check_is_fitted(self)
         Z = _check_rows(X, f"{type(self).__name__}.inverse_transform takes latent codes, as transform returns them")
+        _check_float32_range(Z, advice="Pass codes such as transform returns.")
         if Z.shape[1] != self.n_components:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
