@@ -102,3 +102,23 @@ def test_warm_start_resumes_exactly(digits):
         assert torch.equal(value, resumed.net_.module_.state_dict()[name]), name
     with pytest.raises(ValueError, match="embedding_, 200 rows"):
         resumed.fit(X[:100])
+
+
+def test_verbose_names_each_phase_above_its_table_and_on_its_bar(digits, capsys):
+    X = digits[0][:200]
+    params = dict(n_clusters=3, hidden_layer_sizes=(16,), pretrain_epochs=2, max_epochs=3, init="gmm", random_state=0)
+    GaussianMixtureVAE(verbose=2, **params).fit(X)
+    printed = capsys.readouterr().out
+    headers = [line for line in printed.splitlines() if line.startswith("GaussianMixtureVAE: ")]
+    assert headers == [
+        "GaussianMixtureVAE: pretraining as an autoencoder (2 epochs)",
+        "GaussianMixtureVAE: standardising the codes (20 epochs)",
+        "GaussianMixtureVAE: training the ELBO under the mixture prior (3 epochs)",
+    ]
+    tables = printed.split("GaussianMixtureVAE: ")[1:]
+    assert all("train_loss" in table for table in tables)  # each header is above its own table
+    GaussianMixtureVAE(verbose=1, **params).fit(X)
+    bars = capsys.readouterr().err
+    for phase in ("pretraining as an autoencoder: 100%", "standardising the codes: 100%",
+                  "training the ELBO under the mixture prior: 100%"):
+        assert phase in bars

@@ -51,6 +51,7 @@ class _BaseAutoencoder(
     ``_kl_weight``                  1.0                 the weight of the KL term in the loss
     ``_criterion``                  ``ELBOLoss``        the loss it trains with; its ``parts`` are history_'s
     ``_training_callbacks``         divergence, ...     callbacks of its own (codebook usage, mixture EM)
+    ``_training_phase``             "training"          the main training's name in progress (verbose)
     ``_training_condition``         None                a per-row condition from ``y``, for the module
     ``_prepare_training``           None                work before the main training (pretraining); a
                                                         per-row target for the loss

@@ -277,7 +277,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
                 "more samples."
             )
         if self.pretrain_epochs:
-            net = self._make_net(_MeanCodes(module.to(device)), kind, seed, device, criterion=ELBOLoss(kind, 0.0))
+            net = self._make_net(_MeanCodes(module.to(device)), kind, seed, device, criterion=ELBOLoss(kind, 0.0),
+                                 phase="pretraining as an autoencoder")
             net.max_epochs = self.pretrain_epochs
             net.partial_fit(data)
         codes, _ = _posteriors(module, data)
@@ -288,7 +289,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         # Move the codes onto the map first, with the decoder following them.
         # Without a KL term the posteriors narrow too, so that the components
         # are told apart by the posterior means when the full ELBO starts.
-        net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0))
+        net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0),
+                             phase="aligning the codes with their UMAP map" if self.init == "umap" else "standardising the codes")
         net.max_epochs = ALIGN_EPOCHS
         net.partial_fit(data, Sides(target=target))
         # The mixture starts from KMeans on the codes (on UMAP maps it splits
@@ -307,8 +309,10 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             module.prior_logvars.copy_(torch.as_tensor(np.log(np.maximum(spreads, variances.mean(0)))))
         return target
 
-    def _training_callbacks(self, checkpoint=None):
-        return [("mixture_em", MixtureEM()), *super()._training_callbacks(checkpoint)]
+    _training_phase = "training the ELBO under the mixture prior"
+
+    def _training_callbacks(self, checkpoint=None, phase="training"):
+        return [("mixture_em", MixtureEM()), *super()._training_callbacks(checkpoint, phase)]
 
     def _warm_start_target(self, data):
         if len(data) != len(self.embedding_):

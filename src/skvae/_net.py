@@ -329,15 +329,28 @@ class StopOnDivergence(Callback):
         )
 
 
+class PhaseHeader(Callback):
+    """Print which phase of training starts (``verbose=2``), above skorch's table of its epochs."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def on_train_begin(self, net, **kwargs):
+        print(f"{self.text} ({net.max_epochs} epochs)", flush=True)
+
+
 class EpochProgressBar(Callback):
-    """A tqdm bar over the epochs, showing the latest losses."""
+    """A tqdm bar over the epochs, showing the latest losses; ``desc`` names the phase."""
+
+    def __init__(self, desc="training"):
+        self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
         # imported here: tqdm.auto warns at import in a notebook without ipywidgets,
         # and `import skvae` must print nothing
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", desc="training", leave=True)
+        self.bar_ = tqdm(total=net.max_epochs, unit="epoch", desc=self.desc, leave=True)
 
     def on_epoch_end(self, net, **kwargs):
         row = net.history[-1]

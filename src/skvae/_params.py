@@ -281,7 +281,9 @@ SHARED = (
         ["verbose"],
         """\
         0: silent. 1: a progress bar over the epochs with the latest losses.
-        2: skorch's table of losses, one row per epoch.""",
+        2: skorch's table of losses, one row per epoch. A model that trains in
+        phases (:class:`GaussianMixtureVAE`) names each on its bar or above
+        its table.""",
     ),
     Parameter(
         "kl_warmup_epochs",

@@ -23,7 +23,7 @@ from ._checks import _in_unit_range, _output_dtype, _positive_ints
 from ._data import Sides, TrainingRows
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
-from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, SaveCheckpoint, StopOnDivergence
+from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
 from .modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels
@@ -123,6 +123,10 @@ class _TrainingMixin:
     # Whether partial_fit is offered: a model that trains on state computed from all of
     # its training rows at once (GaussianMixtureVAE's map) sets this False.
     _incremental = True
+
+    # What the main training is called in the progress that verbose shows; a model that
+    # trains in phases (GaussianMixtureVAE) names its main one and passes the others' names.
+    _training_phase = "training"
 
     def _fit(self, X, y=None, *, incremental=False, **target_options):
         """Train on X, from scratch or (``warm_start``) on from the fitted state; return X validated.
@@ -263,12 +267,16 @@ class _TrainingMixin:
         checkpoint=None,
         criterion=None,
         incremental=False,
+        phase=None,
     ):
         """The initialized skorch net around ``module``, carrying on from a saved state if given.
 
         ``incremental``: for one epoch on all rows, without early stopping (:meth:`partial_fit`).
+        ``phase`` names what this net trains for the progress shown (the model's
+        ``_training_phase`` by default); a model that trains in several phases
+        names each.
         """
-        callbacks = self._training_callbacks(checkpoint)
+        callbacks = self._training_callbacks(checkpoint, phase or self._training_phase)
         if incremental:
             callbacks = [(name, cb) for name, cb in callbacks if name != "early_stopping"]
         net = AutoencoderNet(
@@ -356,7 +364,7 @@ class _TrainingMixin:
         """The model's torch module around an encoder and a decoder."""
         return self._module_class(encoder, decoder, output_offset)
 
-    def _training_callbacks(self, checkpoint=None):
+    def _training_callbacks(self, checkpoint=None, phase="training"):
         callbacks = [("stop_on_divergence", StopOnDivergence())]
         if self.kl_warmup_epochs and self._module_class.stochastic:  # a KL term to weigh
             callbacks.append(("kl_warmup", KLWarmup(self.kl_warmup_epochs)))
@@ -370,7 +378,9 @@ class _TrainingMixin:
                 )
             )
         if self.verbose == 1:
-            callbacks.append(("progress_bar", EpochProgressBar()))
+            callbacks.append(("progress_bar", EpochProgressBar(phase)))
+        elif self.verbose >= 2:
+            callbacks.append(("phase_header", PhaseHeader(f"{type(self).__name__}: {phase}")))
         # skorch initialises callbacks in place; the user's objects stay untouched
         return callbacks + copy.deepcopy(self.callbacks or [])
 

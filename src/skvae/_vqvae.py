@@ -213,8 +213,8 @@ class VQVAETransformer(_BaseAutoencoder):
             ema=self.codebook_update == "ema",
         )
 
-    def _training_callbacks(self, checkpoint=None):
-        return [("codebook_usage", CodebookUsage()), *super()._training_callbacks(checkpoint)]
+    def _training_callbacks(self, checkpoint=None, phase="training"):
+        return [("codebook_usage", CodebookUsage()), *super()._training_callbacks(checkpoint, phase)]
 
     _statistics = ("code_frequencies_",)
 
