@@ -23,11 +23,13 @@ def main(out):
         max_epochs=4,
         batch_size=64,
         lr=3e-3,
+        validation_fraction=0.1,  # validation rows are dealt out across the processes too
         random_state=None,  # every rank draws its own seed: fit must agree on rank 0's
         checkpoint_path=out / f"checkpoint-rank{dist.get_rank() if dist.is_initialized() else 0}.safetensors",
     ).fit(X)
     rank = dist.get_rank()  # fit joined the group that torchrun's environment describes
-    small = dict(n_components=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64, random_state=0)
+    small = dict(n_components=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64, validation_fraction=0.1,
+                 random_state=0)
     others = {
         # batch-norm statistics are buffers that each process updates on its own rows
         "conv": VAETransformer(architecture="conv", image_shape=(8, 8), conv_channels=(4,), **small).fit(X),

@@ -11,7 +11,7 @@ import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback, GradientNormClipping
+from skorch.callbacks import Callback, EarlyStopping, GradientNormClipping
 
 from skvae import (
     AutoencoderTransformer,
@@ -80,7 +80,8 @@ def test_loss_weighs_kl_by_beta_and_ae_has_none(fitted):
 
 def test_history_records_the_parts_each_model_s_loss_names(digits):
     X, _ = digits
-    vq = VQVAETransformer(n_components=4, n_embeddings=8, **{**FAST, "max_epochs": 2}).fit(X).history_[-1]
+    vq = VQVAETransformer(n_components=4, n_embeddings=8, validation_fraction=0.1,
+                          **{**FAST, "max_epochs": 2}).fit(X).history_[-1]
     assert vq["train_loss"] == pytest.approx(vq["train_recon_loss"] + vq["train_commitment_loss"])
     assert vq["valid_commitment_loss"] > 0 and "train_kl_loss" not in vq
     gm = GaussianMixtureVAE(n_clusters=3, n_components=2, pretrain_epochs=1, **{**FAST, "max_epochs": 2}).fit(X)
@@ -93,9 +94,29 @@ def test_history_records_the_parts_each_model_s_loss_names(digits):
 def test_history_reads_like_skorch(fitted):
     history = fitted[VAETransformer].history_
     assert len(history[:, "train_loss"]) == fitted[VAETransformer].n_iter_ == 10
-    assert all(math.isfinite(v) for v in history[:, "valid_loss"])
     # training lowers the loss
     assert history[-1, "train_loss"] < history[0, "train_loss"]
+
+
+def test_rows_are_held_out_only_when_something_reads_their_loss(digits):
+    X = digits[0][:500]
+
+    def rows_per_epoch(model):
+        batches = model.history_[-1, "batches"]
+        return (sum(b.get("train_batch_size", 0) for b in batches), sum(b.get("valid_batch_size", 0) for b in batches))
+
+    small = dict(hidden_layer_sizes=(8,), max_epochs=2, random_state=0)
+    plain = VAETransformer(**small).fit(X)
+    assert rows_per_epoch(plain) == (500, 0) and "valid_loss" not in plain.history_[-1]  # as MLPRegressor
+    stopping = VAETransformer(early_stopping=True, **small).fit(X)
+    assert rows_per_epoch(stopping) == (450, 50) and math.isfinite(stopping.history_[-1, "valid_loss"])
+    # a callback of the user's that reads valid_loss gets its rows too
+    watched = VAETransformer(callbacks=[EarlyStopping(monitor="valid_loss", patience=5)], **small).fit(X)
+    assert rows_per_epoch(watched) == (450, 50)
+    # a callback that reads only the training loss does not
+    assert rows_per_epoch(VAETransformer(callbacks=[EarlyStopping(monitor="train_loss")], **small).fit(X)) == (500, 0)
+    # a number holds rows out in any case, for the validation curve
+    assert rows_per_epoch(VAETransformer(validation_fraction=0.2, **small).fit(X)) == (400, 100)
 
 
 def test_beta_one_is_exactly_the_vae(digits):
@@ -339,7 +360,8 @@ def test_callbacks_hear_every_batch_and_gradient(digits):
         def on_batch_end(self, net, **kwargs):
             self.calls_["on_batch_end"] += 1
 
-    model = VAETransformer(max_epochs=2, batch_size=300, callbacks=[CountBatches()], random_state=0).fit(X)
+    model = VAETransformer(max_epochs=2, batch_size=300, validation_fraction=0.1, callbacks=[CountBatches()],
+                           random_state=0).fit(X)
     counter = dict(model.net_.callbacks_)["CountBatches"]
     # 540 training rows in 2 batches and 60 validation rows in 1, each epoch
     assert counter.calls_ == {"on_batch_begin": 6, "on_grad_computed": 4, "on_batch_end": 6}

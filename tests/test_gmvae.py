@@ -106,7 +106,8 @@ def test_warm_start_resumes_exactly(digits):
 
 def test_verbose_names_each_phase_above_its_table_and_on_its_bar(digits, capsys):
     X = digits[0][:200]
-    params = dict(n_clusters=3, hidden_layer_sizes=(16,), pretrain_epochs=2, max_epochs=3, init="gmm", random_state=0)
+    params = dict(n_clusters=3, hidden_layer_sizes=(16,), pretrain_epochs=2, max_epochs=3, init="gmm", batch_size=10,
+                  random_state=0)
     GaussianMixtureVAE(verbose=2, **params).fit(X)
     printed = capsys.readouterr().out
     headers = [line for line in printed.splitlines() if line.startswith("GaussianMixtureVAE: ")]
@@ -122,3 +123,11 @@ def test_verbose_names_each_phase_above_its_table_and_on_its_bar(digits, capsys)
     for phase in ("pretraining as an autoencoder: 100%", "standardising the codes: 100%",
                   "training the ELBO under the mixture prior: 100%"):
         assert phase in bars
+
+
+def test_small_data_moves_its_codes_onto_the_map_for_at_least_200_steps(digits, capsys):
+    # 20 epochs of 2 steps did not reach the map: clusters of the map merged in most seeds
+    X = digits[0][:40]
+    GaussianMixtureVAE(n_clusters=2, hidden_layer_sizes=(8,), pretrain_epochs=1, max_epochs=1, init="gmm",
+                       batch_size=20, verbose=2, random_state=0).fit(X)
+    assert "GaussianMixtureVAE: standardising the codes (100 epochs)" in capsys.readouterr().out

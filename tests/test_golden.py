@@ -61,7 +61,9 @@ def test_a_golden_pickle_gives_the_outputs_it_was_saved_with(name, expected):
 def test_a_golden_checkpoint_trains_on_as_if_never_stopped(expected):
     resumed = skvae.load(GOLDEN / "vae-mlp.skvae")
     resumed.set_params(warm_start=True, max_epochs=1).fit(data()[0])
-    straight = skvae.VAETransformer(n_components=3, **{**MLP, "max_epochs": 3}).fit(data()[0])
+    # the file holds the validation_fraction of its time (0.1, the default then)
+    params = {**MLP, "max_epochs": 3, "validation_fraction": resumed.validation_fraction}
+    straight = skvae.VAETransformer(n_components=3, **params).fit(data()[0])
     assert resumed.n_iter_ == 3
     for name, weight in straight.net_.module_.state_dict().items():
         if same_machine(expected):

@@ -20,7 +20,7 @@ def digits():
 @pytest.fixture(scope="module")
 def vae(digits):
     X, _ = digits
-    return VAETransformer(n_components=2, max_epochs=5, random_state=0).fit(X)
+    return VAETransformer(n_components=2, max_epochs=5, validation_fraction=0.1, random_state=0).fit(X)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,11 @@ def test_learning_curve_has_losses_and_their_parts(vae):
         "train loss", "train reconstruction", "valid loss", "valid reconstruction"}
     assert {line.get_label() for line in kl.lines} == {"train KL", "valid KL"}
     np.testing.assert_allclose(main.lines[0].get_ydata(), vae.history_[:, "train_loss"])
+
+
+def test_learning_curve_without_validation_rows_draws_the_training_curve(ae):
+    (main,) = plotting.plot_learning_curve(ae).axes  # no KL axis: an autoencoder has no KL term
+    assert {line.get_label() for line in main.lines} == {"train loss", "train reconstruction"}
 
 
 def test_plots_draw_into_a_given_axes(vae, digits):

@@ -91,7 +91,7 @@ class _BaseAutoencoder(
         batch_size=128,
         lr=1e-3,
         optimizer="adam",
-        validation_fraction=0.1,
+        validation_fraction=None,
         early_stopping=False,
         n_iter_no_change=10,
         warm_start=False,

@@ -81,6 +81,7 @@ def run_demo(
         n_components=n_components,
         architecture=architecture or default_architecture,
         max_epochs=default_epochs if epochs is None else epochs,
+        validation_fraction=0.1,  # for the validation curve of the learning-curve figure
         random_state=random_state,
         verbose=verbose,
     )

@@ -6,6 +6,7 @@ before the main one (pretraining, then a UMAP map of the codes that places the
 mixture), its loss (the ELBO plus an anchor to that map), and its sampling.
 """
 
+import math
 import warnings
 from numbers import Integral
 
@@ -37,8 +38,12 @@ UMAP_MIN_DIST = 0.0
 # on it at the cost of half a nat: the anchor is a Gaussian likelihood of the
 # map given the code, with this standard deviation.
 ANCHOR_STD = 0.1
-# Epochs that move the pretrained codes onto the map before the full ELBO.
+# Epochs that move the pretrained codes onto the map before the full ELBO: at
+# least ALIGN_EPOCHS, and at least ALIGN_STEPS optimizer steps, which small data
+# sets need (50 rows in batches of 16 took 80 steps in 20 epochs, and their
+# codes had not reached the map: two of three clusters merged in most seeds).
 ALIGN_EPOCHS = 20
+ALIGN_STEPS = 200
 # Initialisations of KMeans that starts the mixture; the tightest is kept.
 MIXTURE_INITS = 10
 
@@ -142,7 +147,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     2. The codes of the training data are mapped to ``n_components``
        dimensions by UMAP (``init="umap"``), which gathers neighbours into
        tight groups, as N2D does.
-    3. For 20 epochs the codes move onto that map (a Gaussian anchor of
+    3. For 20 epochs (and at least 200 optimizer steps, which small data
+       sets need) the codes move onto that map (a Gaussian anchor of
        standard deviation 0.1, no KL term), and KMeans on them gives the
        mixture its first weights, means and variances.
     4. The full model trains for ``max_epochs`` epochs on the ELBO under the
@@ -239,7 +245,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         batch_size=256,
         lr=1e-3,
         optimizer="adam",
-        validation_fraction=0.1,
+        validation_fraction=None,
         early_stopping=False,
         n_iter_no_change=10,
         warm_start=False,
@@ -291,7 +297,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         # are told apart by the posterior means when the full ELBO starts.
         net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0),
                              phase="aligning the codes with their UMAP map" if self.init == "umap" else "standardising the codes")
-        net.max_epochs = ALIGN_EPOCHS
+        net.max_epochs = max(ALIGN_EPOCHS, math.ceil(ALIGN_STEPS / math.ceil(len(data) / self.batch_size)))
         net.partial_fit(data, Sides(target=target))
         # The mixture starts from KMeans on the codes (on UMAP maps it splits
         # and merges classes less often than a GaussianMixture's EM), no

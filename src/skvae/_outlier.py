@@ -216,7 +216,7 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         -------
         self : object
         """
-        default = VAETransformer(n_components=16, validation_fraction=0)
+        default = VAETransformer(n_components=16)
         estimator = clone(self.estimator if self.estimator is not None else default)
         random_state = check_random_state(self.random_state)
         seed = random_state.randint(np.iinfo(np.int32).max)

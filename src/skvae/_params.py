@@ -143,12 +143,17 @@ SHARED = (
     ),
     Parameter(
         "validation_fraction",
-        "float in [0, 1)",
-        0.1,
-        [Interval(Real, 0, 1, closed="left")],
+        "float in [0, 1) or None",
+        None,
+        [None, Interval(Real, 0, 1, closed="left")],
         """\
         Fraction of the training rows held out to compute ``valid_loss`` every
-        epoch, for early stopping and learning curves. ``0`` trains on all rows.""",
+        epoch. None holds out 0.1 when something reads ``valid_loss``
+        (``early_stopping=True``, or one of ``callbacks`` that monitors it,
+        such as skorch's ``EarlyStopping``) and no rows otherwise, so that
+        every row trains the model, as in scikit-learn's ``MLPRegressor``. A
+        number holds out that fraction in any case, for instance to see the
+        validation curve in :func:`~skvae.plotting.plot_learning_curve`.""",
     ),
     Parameter(
         "early_stopping",

@@ -17,7 +17,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import BatchScoring, EarlyStopping, EpochScoring
 
 from ._checks import _in_unit_range, _output_dtype, _positive_ints
 from ._data import Sides, TrainingRows
@@ -287,7 +287,7 @@ class _TrainingMixin:
             max_epochs=1 if incremental else self.max_epochs,
             batch_size=self.batch_size,
             train_split=None,
-            validation_fraction=0.0 if incremental else self.validation_fraction,
+            validation_fraction=0.0 if incremental else self._validation_fraction(),
             split_seed=seed,
             callbacks=callbacks,
             device=device,
@@ -401,13 +401,40 @@ class _TrainingMixin:
                 "reconstruction_loss='mse'."
             )
 
+    def _validation_fraction(self):
+        """The fraction of rows held out: ``validation_fraction``, or for None, 0.1 if anything reads them."""
+        if self.validation_fraction is not None:
+            return self.validation_fraction
+        reads = self.early_stopping or any(_reads_validation(callback) for callback in self.callbacks or [])
+        return DEFAULT_VALIDATION_FRACTION if reads else 0.0
+
     def _check_validation_rows(self, n_samples):
-        if self.early_stopping and math.floor(self.validation_fraction * n_samples) < 1:
+        fraction = self._validation_fraction()
+        if self.early_stopping and math.floor(fraction * n_samples) < 1:
             raise ValueError(
                 f"early_stopping=True needs validation rows, but validation_fraction="
-                f"{self.validation_fraction} of {n_samples} samples leaves none. "
+                f"{fraction} of {n_samples} samples leaves none. "
                 "Raise validation_fraction or set early_stopping=False."
             )
+
+
+# validation_fraction=None holds out this fraction when something reads the validation rows
+DEFAULT_VALIDATION_FRACTION = 0.1
+
+
+def _reads_validation(callback):
+    """Whether a skorch callback (or ``(name, callback)``) reads the validation rows or their loss.
+
+    skorch's convention: ``monitor`` names a history key (``"valid_loss"``,
+    ``"valid_loss_best"``), and a scoring callback with ``on_train=False``
+    scores the validation rows.
+    """
+    if isinstance(callback, tuple):
+        callback = callback[1]
+    monitor = getattr(callback, "monitor", None)
+    if isinstance(monitor, str) and monitor.startswith("valid"):
+        return True
+    return isinstance(callback, (EpochScoring, BatchScoring)) and not callback.on_train
 
 
 def _custom_modules(architecture, shape, n_outputs, n_components):
