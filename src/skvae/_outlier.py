@@ -89,8 +89,7 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         rows (data sets under 2,000 rows with the default), or with 0, the
         model trains on every row and is calibrated on them all.
 
-    anomaly_score : {"auto", "combined", "transformations", "density", "scaled_reconstruction", \
-            "reconstruction", "latent", "elbo"}, default="auto"
+    anomaly_score : {"auto", "combined", "transformations", "density", "scaled_reconstruction", "reconstruction", "latent", "elbo"}, default="auto"
         What makes a row normal (named so as not to shadow scikit-learn's
         ``score`` method). All are computed on the data as the model
         sees it (uint8 images divided by 255):
