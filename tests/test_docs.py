@@ -74,3 +74,20 @@ def test_code_on_the_site_runs_as_written(page):
         "user_guide/inspecting.rst": lambda: namespace["kl"].shape == (16,) and 0 < namespace["active"].sum() < 16,
     }
     assert results[page]()
+
+
+def test_which_estimator_names_every_estimator_and_only_parameters_it_has():
+    readme = (ROOT / "README.md").read_text()
+    guide = readme.split("## Which estimator\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split(" | ") for line in guide.splitlines() if line.startswith("| ") and "---" not in line][1:]
+    estimators = {name: getattr(skvae, name) for name in skvae.__all__ if name[0].isupper() and "Error" not in name
+                  and "Warning" not in name}
+    named = set()
+    for task, use, parameters in rows:
+        used = [name for name in estimators if f"`{name}`" in use or f"`{name}(" in use or f"({name}(" in use]
+        named.update(used)
+        if len(used) == 1:
+            params = estimators[used[0]]().get_params()
+            for parameter in re.findall(r"`([a-z_]+)(?:=[^`]*)?`", parameters):  # not `GridSearchCV`
+                assert parameter in params, f"{used[0]} has no parameter {parameter} ({task})"
+    assert named == set(estimators)

@@ -159,7 +159,10 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     Parameters
     ----------
     n_clusters : int, default=8
-        Number of mixture components, i.e. of clusters.
+        Number of mixture components, i.e. of clusters: what scikit-learn's
+        ``GaussianMixture`` calls ``n_components``. Here ``n_components`` is
+        the dimension of the code (the columns of :meth:`transform`), as for
+        every skvae transformer.
 
 {parameters}
 
