@@ -82,8 +82,8 @@ def test_bad_cluster_and_too_few_samples_say_what_to_do(fitted, digits):
 
 def test_plot_cluster_samples_draws_a_row_per_cluster(digits):
     X, _ = digits
-    model = GaussianMixtureVAE(n_clusters=3, image_shape=(8, 8), pretrain_epochs=2, max_epochs=2,
-                               random_state=0).fit(X[:300])
+    model = GaussianMixtureVAE(n_clusters=3, image_shape=(8, 8), hidden_layer_sizes=(32,), pretrain_epochs=2,
+                               max_epochs=2, random_state=0).fit(X[:300])
     fig = plot_cluster_samples(model, n_per_cluster=4, random_state=0)
     image = fig.axes[0].images[0].get_array()
     assert image.shape == (3 * 9 - 1, 4 * 9 - 1)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.base import ClusterMixin
 from sklearn.cluster import KMeans
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -214,7 +215,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     >>> from sklearn.datasets import load_digits
     >>> from skvae import GaussianMixtureVAE
     >>> X = load_digits().data / 16
-    >>> gmvae = GaussianMixtureVAE(n_clusters=10, pretrain_epochs=2, max_epochs=2, random_state=0)
+    >>> gmvae = GaussianMixtureVAE(n_clusters=10, hidden_layer_sizes=(64,), pretrain_epochs=2, max_epochs=2,
+    ...                            random_state=0)
     >>> gmvae.fit_predict(X).shape
     (1797,)
     >>> gmvae.predict_proba(X[:2]).shape
@@ -468,13 +470,19 @@ def _umap_map(codes, n_components, seed):
             "init='umap' needs umap-learn: pip install umap-learn, or set init='gmm'."
         ) from None
     n_samples = len(codes)
+    n_neighbors = max(2, min(UMAP_NEIGHBORS, n_samples - 1))
+    # Exact neighbours from scikit-learn, given to UMAP: its own search (all
+    # pairwise distances below 4,096 rows, NN-descent above) compiles numba code
+    # on first use, 3 of the 7 s that the first map in a process took.
+    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
     reducer = umap.UMAP(
         n_components=n_components,
-        n_neighbors=max(2, min(UMAP_NEIGHBORS, n_samples - 1)),
+        n_neighbors=n_neighbors,
         min_dist=UMAP_MIN_DIST,
         # the spectral start needs more samples than dimensions
         init="spectral" if n_samples > n_components + 2 else "random",
         random_state=seed,
+        precomputed_knn=(indices, distances, None),  # no search index: the map's transform is never used
     )
     with warnings.catch_warnings():
         # UMAP warns that a seed makes it single-threaded, and about tiny data sets

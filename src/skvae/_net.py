@@ -144,12 +144,15 @@ class AutoencoderNet(NeuralNet):
 
     def on_epoch_end(self, net, **kwargs):
         # Runs before any callback. Copies of the weights and the optimizer's
-        # state cost a fraction of an epoch and are what an interrupted fit keeps.
+        # state are what an interrupted fit keeps. They are written into the
+        # previous epoch's copies: a deepcopy allocated them anew each epoch,
+        # a quarter of the fit's time for a small network on small data.
         self.rng_state_ = current_rng_state(self.device)
+        previous = self.__dict__.get("last_epoch_") or (None, None, None, None)
         self.last_epoch_ = (
             len(self.history),
-            copy.deepcopy(self.module_.state_dict()),
-            copy.deepcopy(self.optimizer_.state_dict()),
+            _copy_into(self.module_.state_dict(), previous[1]),
+            _copy_into(self.optimizer_.state_dict(), previous[2]),
             self.rng_state_,
         )
 
@@ -163,6 +166,9 @@ class AutoencoderNet(NeuralNet):
         n_epochs, module_state, optimizer_state, self.rng_state_ = self.last_epoch_
         self.module_.load_state_dict(module_state)
         self.optimizer_.load_state_dict(optimizer_state)
+        # the optimizer may now hold the copy's tensors themselves: the next
+        # epoch's copy must not be written into them
+        self.last_epoch_ = None
         del self.history[n_epochs:]
         return True
 
@@ -337,6 +343,36 @@ class PhaseHeader(Callback):
 
     def on_train_begin(self, net, **kwargs):
         print(f"{self.text} ({net.max_epochs} epochs)", flush=True)
+
+
+def _copy_into(state, previous=None):
+    """A copy of a (nested) state dict, its tensors written into ``previous``'s where they match.
+
+    ``previous`` is an earlier copy of the same state (or None): a tensor of
+    the same shape, dtype and device is overwritten in place instead of
+    allocated; anything else is copied anew.
+    """
+    if isinstance(state, torch.Tensor):
+        if (
+            isinstance(previous, torch.Tensor)
+            and previous.shape == state.shape
+            and previous.dtype == state.dtype
+            and previous.device == state.device
+        ):
+            return previous.copy_(state)
+        return state.detach().clone()
+    if isinstance(state, dict):
+        previous = previous if isinstance(previous, dict) else {}
+        copied = {key: _copy_into(value, previous.get(key)) for key, value in state.items()}
+        # a state_dict keeps its metadata (parameter versions) on the dict
+        if hasattr(state, "_metadata"):
+            copied = type(state)(copied)
+            copied._metadata = copy.deepcopy(state._metadata)
+        return copied
+    if isinstance(state, (list, tuple)):
+        same = isinstance(previous, (list, tuple)) and len(previous) == len(state)
+        return type(state)(_copy_into(value, previous[i] if same else None) for i, value in enumerate(state))
+    return copy.deepcopy(state)
 
 
 class EpochProgressBar(Callback):
