@@ -26,6 +26,7 @@ from sklearn.neural_network import MLPClassifier
 
 from skvae import BetaVAETransformer, ConditionalVAETransformer, VAETransformer, VQVAETransformer
 from skvae.datasets import load_mnist_like
+from skvae._priors import CodebookFrequencies
 from skvae.metrics import frechet_distance, knn_precision_recall
 
 
@@ -105,6 +106,12 @@ def main():
             report(name, model, samples, seconds, f"{per_class.mean():.3f} (worst {per_class.min():.3f})")
             continue
         report(name, model, model.sample(10_000, random_state=0), seconds)
+        if isinstance(model, VQVAETransformer):
+            # the VQ-VAE's prior before its learned one: each token drawn on its own from its frequency
+            codes = CodebookFrequencies(model.codebook_, model.code_frequencies_).sample(
+                10_000, np.random.RandomState(0))
+            report(f"{name}, tokens drawn independently", model, model.inverse_transform(codes.astype(np.float32)),
+                   seconds)
         if args.ex_post and not isinstance(model, VQVAETransformer):
             # Ghosh et al. (2020), pythae's GaussianMixtureSampler: a 10-component mixture
             # fitted to the training codes (posterior means), its draws decoded like prior draws

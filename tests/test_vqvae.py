@@ -43,15 +43,50 @@ def test_indices_are_the_nearest_codebook_vectors(fitted, digits):
     np.testing.assert_allclose(fitted.inverse_transform(quantized), fitted.inverse_transform(continuous), atol=1e-6)
 
 
-def test_samples_follow_the_code_frequencies(fitted):
-    samples = fitted.sample(500, random_state=0)
-    assert samples.shape == (500, 64)
-    np.testing.assert_array_equal(samples, fitted.sample(500, random_state=0))
-    codes = fitted.set_params(code_output="indices").transform(samples)
+def test_samples_draw_tokens_that_go_together_as_the_training_rows_do(fitted, digits):
+    samples = fitted.sample(2000, random_state=0)
+    assert samples.shape == (2000, 64)
+    np.testing.assert_array_equal(samples[:50], fitted.sample(2000, random_state=0)[:50])
+    drawn = fitted._prior().sample(2000, np.random.RandomState(1)).reshape(2000, 4, 4)
+    drawn = ((drawn[:, :, None, :] - fitted.codebook_) ** 2).sum(-1).argmin(-1)  # the drawn tokens
+    training = fitted.set_params(code_output="indices").transform(digits)
     fitted.set_params(code_output="continuous")
-    # decoding then encoding returns mostly the drawn codes: the most frequent ones come back often
-    top = fitted.code_frequencies_.argmax(1)
-    assert np.mean(codes == top) > np.mean(fitted.code_frequencies_.max(1)) / 4
+    independent = np.stack([np.random.RandomState(t).choice(fitted.n_embeddings, 2000, p=p)
+                            for t, p in enumerate(fitted.code_frequencies_)], axis=1)
+    # pairs of a row's first two tokens that a training row has: the learned prior draws them
+    # far more often than tokens drawn each on its own from its frequency
+    seen = set(map(tuple, training[:, :2]))
+    learned_share = np.mean([tuple(row) in seen for row in drawn[:, :2]])
+    independent_share = np.mean([tuple(row) in seen for row in independent[:, :2]])
+    assert learned_share > independent_share + 0.2, (learned_share, independent_share)
+    # and each position still uses its vectors about as often as the training rows do
+    for t in range(4):
+        assert np.abs(np.bincount(drawn[:, t], minlength=128) / 2000 - fitted.code_frequencies_[t]).sum() < 0.5
+
+
+def test_the_token_prior_is_autoregressive():
+    import torch
+
+    from skvae.modules import TokenPrior
+
+    prior = TokenPrior(n_tokens=4, n_embeddings=8, width=16)
+    tokens = torch.randint(8, (5, 4), generator=torch.Generator().manual_seed(0))
+    logits = prior(tokens)
+    for changed in range(4):
+        other = tokens.clone()
+        other[:, changed] = (other[:, changed] + 1) % 8
+        moved = (prior(other) - logits).abs().amax(dim=(0, 2))
+        assert (moved[: changed + 1] == 0).all()  # a token's logits see only the tokens before it
+    assert prior.nll(tokens).shape == (5,) and (prior.nll(tokens) > 0).all()
+
+
+def test_a_model_saved_before_the_token_prior_draws_from_the_frequencies(fitted, tmp_path):
+    old = skvae.load(fitted.save(tmp_path / "vq.skvae"))
+    del old.token_prior_  # what a file written before it existed loads as
+    rows = old.sample(400, random_state=0)
+    tokens = old.set_params(code_output="indices").transform(rows)
+    top = old.code_frequencies_.argmax(1)
+    assert np.mean(tokens == top) > np.mean(old.code_frequencies_.max(1)) / 4
 
 
 def test_save_load_and_warm_start(fitted, digits, tmp_path):

@@ -142,3 +142,48 @@ class CodebookFrequencies:
 
     def quantiles(self, q):
         return np.quantile(self.sample(5000, np.random.RandomState(0)), q, axis=0)
+
+
+class LearnedTokenPrior:
+    """The VQ-VAE's learned prior: tokens drawn one after another from an autoregressive network."""
+
+    source = "the learned token prior"
+
+    def __init__(self, codebook, network):
+        self.codebook, self.network = codebook, network
+
+    @property
+    def n_components(self):
+        return self.network.n_tokens * self.codebook.shape[1]
+
+    def _log_probs(self, indices):
+        import torch
+
+        with torch.no_grad():
+            logits = self.network(torch.as_tensor(indices, dtype=torch.int64))
+        return torch.log_softmax(logits.double(), -1).numpy()
+
+    def sample(self, n_samples, rng):
+        n_tokens = self.network.n_tokens
+        indices = np.zeros((n_samples, n_tokens), dtype=np.int64)
+        for t in range(n_tokens):  # token t's logits depend on tokens < t only
+            probabilities = np.exp(self._log_probs(indices)[:, t])
+            cumulative = np.cumsum(probabilities, axis=1)
+            draws = rng.random_sample(n_samples) * cumulative[:, -1]
+            indices[:, t] = np.minimum((cumulative < draws[:, None]).sum(1), len(self.codebook) - 1)
+        return self.codebook[indices].reshape(n_samples, self.n_components)
+
+    def log_prob(self, Z):
+        """Log-probability of codes made of codebook vectors (-inf for any other code)."""
+        n_tokens, dim = self.network.n_tokens, self.codebook.shape[1]
+        matches = np.all(np.asarray(Z).reshape(len(Z), n_tokens, 1, dim) == self.codebook, axis=-1)
+        indices = matches.argmax(-1)
+        per_token = np.take_along_axis(self._log_probs(indices), indices[..., None], -1)[..., 0]
+        return np.where(matches.any(-1).all(-1), per_token.sum(1), -np.inf)
+
+    def center_and_spread(self, dim):
+        values = self.sample(5000, np.random.RandomState(0))[:, dim]
+        return float(values.mean()), float(values.std())
+
+    def quantiles(self, q):
+        return np.quantile(self.sample(5000, np.random.RandomState(0)), q, axis=0)

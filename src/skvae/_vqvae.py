@@ -3,9 +3,12 @@
 What this model owns: its module (:class:`skvae.modules.VectorQuantizedAutoencoder`,
 with the codebook and its updates), the callback that records codebook usage
 and re-seeds unused vectors, the choice of what ``transform`` returns, and its
-prior for sampling: the empirical frequencies of the codes of the training data.
+prior for sampling: a small autoregressive network over a row's tokens, trained
+on the training rows' tokens when fit ends.
 """
 
+import copy
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,8 +22,17 @@ from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._losses import CommitmentLoss
 from ._params import fill_docstring, store_parameters
-from ._priors import CodebookFrequencies
-from .modules import VectorQuantizedAutoencoder
+from ._priors import CodebookFrequencies, LearnedTokenPrior
+from .modules import TokenPrior, VectorQuantizedAutoencoder
+
+# The token prior (a MADE): its hidden units, and its training by Adam on the
+# training rows' tokens until the NLL of a tenth of them, held out, has not
+# improved for TOKEN_PRIOR_PATIENCE epochs (the best epoch is kept).
+TOKEN_PRIOR_WIDTH = 64
+TOKEN_PRIOR_BATCH = 256
+TOKEN_PRIOR_LR = 3e-3
+TOKEN_PRIOR_MAX_EPOCHS = 100
+TOKEN_PRIOR_PATIENCE = 5
 
 
 class CodebookUsage(Callback):
@@ -76,10 +88,12 @@ class VQVAETransformer(_BaseAutoencoder):
     :meth:`transform` returns the continuous codes before quantisation (or,
     with ``code_output="indices"``, the codebook index of each token);
     :meth:`inverse_transform` quantises codes and decodes them; :meth:`sample`
-    draws each token independently from how often each codebook vector was
-    used for that token on the training data, a simple prior that ignores how
-    the tokens of a row go together (a learned prior over the tokens, as in the
-    paper's PixelCNN, would generate better samples).
+    draws a row's tokens one after another from ``token_prior_``, a small
+    autoregressive network (:class:`skvae.modules.TokenPrior`) trained on
+    the training rows' tokens when fit ends, in place of the paper's
+    PixelCNN: the tokens of a new row go together as those of a training row
+    do. (Each token drawn on its own from its frequency, the prior before,
+    made rows whose parts did not match.)
 
     Parameters
     ----------
@@ -114,8 +128,13 @@ class VQVAETransformer(_BaseAutoencoder):
         The codebook vectors.
 
     code_frequencies_ : ndarray of shape (n_tokens, n_embeddings)
-        How often each vector stands for each token on the training data:
-        the prior of :meth:`sample`.
+        How often each vector stands for each token on the training data.
+
+    token_prior_ : skvae.modules.TokenPrior
+        The prior of :meth:`sample`: ``p(t_1) p(t_2 | t_1) ...`` over a row's
+        tokens, trained on the training rows' tokens (a tenth held out to
+        stop it). A model saved before it existed has none and draws each
+        token from ``code_frequencies_``.
 
 {attributes}
 
@@ -216,7 +235,7 @@ class VQVAETransformer(_BaseAutoencoder):
     def _training_callbacks(self, checkpoint=None, phase="training"):
         return [("codebook_usage", CodebookUsage()), *super()._training_callbacks(checkpoint, phase)]
 
-    _statistics = ("code_frequencies_",)
+    _statistics = ("code_frequencies_", "token_prior_")
 
     def _attach_net(self, net, kind):
         super()._attach_net(net, kind)
@@ -226,6 +245,7 @@ class VQVAETransformer(_BaseAutoencoder):
         indices = self._indices(X)
         counts = np.stack([np.bincount(column, minlength=self.n_embeddings) for column in indices.T])
         self.code_frequencies_ = counts / len(indices)
+        self.token_prior_ = _fit_token_prior(indices, self.n_embeddings, seed=self.net_.split_seed)
 
     def _indices(self, X):
         """Codebook index of each token of validated rows, shape (n_samples, n_tokens)."""
@@ -275,7 +295,31 @@ class VQVAETransformer(_BaseAutoencoder):
         return self._encode(X)[0].astype(_output_dtype(X), copy=False)
 
     def _prior(self):
-        return CodebookFrequencies(self.codebook_, self._statistic("code_frequencies_"))
+        frequencies = self._statistic("code_frequencies_")  # a checkpoint has neither: says how to finish
+        network = vars(self).get("token_prior_")
+        if network is None:  # a model saved before the learned prior existed
+            return CodebookFrequencies(self.codebook_, frequencies)
+        return LearnedTokenPrior(self.codebook_, network)
+
+    def _saved_state(self, training_state):
+        """The fitted attributes for :func:`skvae.save`, the token prior as its shape and weights."""
+        state = super()._saved_state(training_state)
+        network = state.get("token_prior_")
+        if network is not None:
+            state["token_prior_"] = {
+                "n_tokens": network.n_tokens, "n_embeddings": network.n_embeddings, "width": network.width,
+                "weights": dict(network.state_dict()),
+            }
+        return state
+
+    def _restore_state(self, state, device):
+        saved = state.get("token_prior_")
+        if saved is not None:
+            weights = saved.pop("weights")
+            network = TokenPrior(**saved)
+            network.load_state_dict(weights)
+            state["token_prior_"] = network.eval()
+        super()._restore_state(state, device)
 
     @property
     def _n_features_out(self):
@@ -283,3 +327,50 @@ class VQVAETransformer(_BaseAutoencoder):
             return self.n_components // self._embedding_dim()
         return self.n_components
 
+
+
+def _fit_token_prior(indices, n_embeddings, seed):
+    """A :class:`TokenPrior` of the rows' tokens ``indices`` (n_rows, n_tokens), on the CPU.
+
+    Adam on batches of the rows, a tenth of them (from 20 rows) held out: it
+    stops when their negative log-likelihood has not improved for
+    ``TOKEN_PRIOR_PATIENCE`` epochs and keeps the best epoch's weights. The
+    draws come from a generator of ``seed``: torch's global random state is
+    left alone, and the same tokens and seed give the same network.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    data = torch.as_tensor(indices, dtype=torch.int64)
+    order = torch.randperm(len(data), generator=generator)
+    n_valid = len(data) // 10 if len(data) >= 20 else 0
+    valid, train = data[order[:n_valid]], data[order[n_valid:]]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        network = TokenPrior(data.shape[1], n_embeddings, TOKEN_PRIOR_WIDTH)
+    # The output's bias starts at each position's log frequencies (a vector no training
+    # row used at 1/100 of a row): the network then learns how tokens depend on the
+    # ones before them, and a vector that is never used is never drawn.
+    counts = torch.stack([torch.bincount(column, minlength=n_embeddings) for column in train.T]).double()
+    with torch.no_grad():
+        network.out.bias.copy_(torch.log((counts + 0.01) / (counts.sum(1, keepdim=True) + 0.01 * n_embeddings)).flatten())
+    optimizer = torch.optim.Adam(network.parameters(), lr=TOKEN_PRIOR_LR)
+    best, best_state, waited = math.inf, None, 0
+    for _ in range(TOKEN_PRIOR_MAX_EPOCHS):
+        network.train()
+        for batch in torch.randperm(len(train), generator=generator).split(TOKEN_PRIOR_BATCH):
+            loss = network.nll(train[batch]).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        if not n_valid:
+            continue
+        with torch.no_grad():
+            held_out = network.nll(valid).mean().item()
+        if held_out < best:
+            best, best_state, waited = held_out, copy.deepcopy(network.state_dict()), 0
+        else:
+            waited += 1
+            if waited >= TOKEN_PRIOR_PATIENCE:
+                break
+    if best_state is not None:
+        network.load_state_dict(best_state)
+    return network.eval()

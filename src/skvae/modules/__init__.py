@@ -22,7 +22,7 @@ from ._autoencoders import (  # noqa: F401  (LOGVAR_*, reparameterize: for skvae
     reparameterize,
 )
 from ._parts import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels
-from ._vq import VectorQuantizedAutoencoder
+from ._vq import TokenPrior, VectorQuantizedAutoencoder
 
 __all__ = [
     "AutoencoderOutput",
@@ -35,6 +35,7 @@ __all__ = [
     "GaussianMixtureVariationalAutoencoder",
     "ConditionalVariationalAutoencoder",
     "VectorQuantizedAutoencoder",
+    "TokenPrior",
     "gaussian_kl",
     "gaussian_kl_per_dimension",
     "gaussian_log_density",

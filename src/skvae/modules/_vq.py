@@ -123,3 +123,52 @@ class VectorQuantizedAutoencoder(Autoencoder):
             if self.ema:
                 self.ema_sum[dead] = tokens.to(self.ema_sum)
                 self.ema_count[dead] = 1.0
+
+
+class TokenPrior(nn.Module):
+    """An autoregressive prior over a row's tokens, ``p(t_1) p(t_2 | t_1) ... p(t_T | t_<T)``.
+
+    A masked MLP (MADE, Germain et al., 2015): the tokens go in one-hot, and
+    the logits of token ``t`` come out of hidden units that see only the
+    tokens before it, so one pass gives every conditional of a known row, and
+    ``T`` passes sample a new one. The first token's logits are its marginal
+    (the output layer's bias). It stands in for the PixelCNN of the VQ-VAE
+    paper: an skvae code is a short sequence (``n_components //
+    embedding_dim`` tokens, 4 by default), not a spatial grid.
+
+    Parameters
+    ----------
+    n_tokens : int
+        Tokens per row.
+    n_embeddings : int
+        Symbols per token (the codebook's size).
+    width : int, default=64
+        Hidden units.
+    """
+
+    def __init__(self, n_tokens, n_embeddings, width=64):
+        super().__init__()
+        self.n_tokens, self.n_embeddings, self.width = n_tokens, n_embeddings, width
+        self.hidden = nn.Linear(n_tokens * n_embeddings, width)
+        self.out = nn.Linear(width, n_tokens * n_embeddings)
+        token_of_input = torch.arange(n_tokens).repeat_interleave(n_embeddings)
+        # a hidden unit of degree d sees tokens 0..d and feeds the logits of tokens d+1..
+        degree = torch.arange(width) % max(n_tokens - 1, 1)
+        if n_tokens == 1:  # one token: its logits are the bias alone
+            degree = torch.full((width,), -1)
+        self.register_buffer("mask_in", (token_of_input[None, :] <= degree[:, None]).float(), persistent=False)
+        self.register_buffer("mask_out", (token_of_input[:, None] > degree[None, :]).float(), persistent=False)
+
+    def forward(self, indices):
+        """Logits of each token given the ones before it, shape (N, n_tokens, n_embeddings)."""
+        # the first layer on one-hot tokens is a sum of one weight column per token
+        columns = (self.hidden.weight * self.mask_in).T
+        offsets = torch.arange(self.n_tokens, device=indices.device) * self.n_embeddings
+        h = torch.relu(columns[indices + offsets].sum(1) + self.hidden.bias)
+        logits = nn.functional.linear(h, self.out.weight * self.mask_out, self.out.bias)
+        return logits.unflatten(1, (self.n_tokens, self.n_embeddings))
+
+    def nll(self, indices):
+        """Negative log-likelihood of each row's tokens, in nats, shape (N,)."""
+        logits = self(indices)
+        return nn.functional.cross_entropy(logits.transpose(1, 2), indices, reduction="none").sum(1)
