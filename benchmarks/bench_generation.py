@@ -13,14 +13,28 @@ precision and recall (k=3, on 5,000 of each), the test log-likelihood bound
 and for the conditional VAE the share of samples the classifier reads as the
 class asked for (mean over classes, and the worst class).
 
-pythae's models (issue 28 asks for them beside skvae's) run when pythae is
-installed; they are not yet wired in.
+pythae's VAE and VQ-VAE (``--pythae``) train the same networks (skvae's
+MLPEncoder and MLPDecoder, 16 latent dimensions; for the VQ-VAE 4 tokens of 4
+numbers and 128 codebook vectors, updated by gradient: pythae 0.1.2's PixelCNN
+sampler fails on a moving-average codebook) with pythae's
+TrainingPipeline, the same epochs, batch size and learning rate; the VAE
+samples from its prior (NormalSampler), the VQ-VAE from pythae's PixelCNN
+sampler trained for the same epochs. pythae's VQ-VAE trains with its own loss
+(squared error on probabilities); its VAE with the Bernoulli likelihood, as
+skvae's. Install pythae beside skvae without touching torch, e.g.
+``pip install --target /tmp/pythae_pkgs --no-deps pythae==0.1.2 imageio`` and
+``pip install --target /tmp/pythae_pkgs "pydantic>=2"``, then run with
+``PYTHONPATH=/tmp/pythae_pkgs``.
 """
 
 import argparse
+import contextlib
+import os
+import tempfile
 import time
 
 import numpy as np
+import torch
 from sklearn.mixture import GaussianMixture
 from sklearn.neural_network import MLPClassifier
 
@@ -51,11 +65,89 @@ def models(n_components, epochs):
     }
 
 
+def pythae_runs(n_components, epochs):
+    """name -> function of the training images that trains a pythae model and returns (sample, bound, seconds)."""
+    from pythae.models import VAE, VQVAE, VAEConfig, VQVAEConfig
+    from pythae.models.base.base_utils import ModelOutput
+    from pythae.models.nn import BaseDecoder, BaseEncoder
+    from pythae.pipelines import TrainingPipeline
+    from pythae.samplers import NormalSampler, PixelCNNSampler, PixelCNNSamplerConfig
+    from pythae.trainers import BaseTrainerConfig
+
+    from skvae.modules import MLPDecoder, MLPEncoder
+
+    tokens, token_dim = n_components // 4, 4
+
+    class Encoder(BaseEncoder):
+        def __init__(self, n_outputs, vq=False):
+            super().__init__()
+            self.net, self.vq = MLPEncoder(784, n_outputs, (256, 128)), vq
+
+        def forward(self, x):
+            out = self.net(x.flatten(1))
+            if self.vq:  # tokens as the channels of a 1 x tokens grid: quantised token by token
+                return ModelOutput(embedding=out.view(len(x), 1, tokens, token_dim).permute(0, 3, 1, 2))
+            mean, logvar = out.chunk(2, dim=-1)
+            return ModelOutput(embedding=mean, log_covariance=logvar)
+
+    class Decoder(BaseDecoder):
+        def __init__(self):
+            super().__init__()
+            self.net = MLPDecoder(n_components, 784, (128, 256))
+
+        def forward(self, z):
+            return ModelOutput(reconstruction=torch.sigmoid(self.net(z.flatten(1))))
+
+    def trainer(out):
+        return BaseTrainerConfig(output_dir=out, num_epochs=epochs, learning_rate=1e-3, per_device_train_batch_size=128,
+                                 per_device_eval_batch_size=128, optimizer_cls="Adam", no_cuda=True)
+
+    def quiet():
+        sink = open(os.devnull, "w")
+        stack = contextlib.ExitStack()
+        stack.enter_context(sink)
+        stack.enter_context(contextlib.redirect_stdout(sink))
+        stack.enter_context(contextlib.redirect_stderr(sink))
+        return stack
+
+    def vae(X_train, X_test):
+        torch.manual_seed(0)
+        model = VAE(VAEConfig(input_dim=(784,), latent_dim=n_components, reconstruction_loss="bce"),
+                    encoder=Encoder(2 * n_components), decoder=Decoder())
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as out, quiet():
+            TrainingPipeline(training_config=trainer(out), model=model)(train_data=X_train)
+        seconds = time.perf_counter() - start
+        model.eval()
+        samples = NormalSampler(model).sample(num_samples=10_000, batch_size=1000).detach().numpy()
+        with quiet():  # despite its name, get_nll returns the mean log-likelihood estimate (IWAE, 100 draws)
+            log_likelihood = model.get_nll(torch.from_numpy(X_test[:1000]), n_samples=100, batch_size=100)
+        return samples.reshape(10_000, -1), f"{log_likelihood:.1f}", seconds
+
+    def vqvae(X_train, X_test):
+        torch.manual_seed(0)
+        # pythae's default codebook update (by gradient): its PixelCNN sampler fails on a moving-average codebook
+        config = VQVAEConfig(input_dim=(784,), latent_dim=token_dim, num_embeddings=128, commitment_loss_factor=0.25)
+        model = VQVAE(config, encoder=Encoder(n_components, vq=True), decoder=Decoder())
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as out, quiet():
+            TrainingPipeline(training_config=trainer(out), model=model)(train_data=X_train)
+            model.eval()
+            sampler = PixelCNNSampler(model, PixelCNNSamplerConfig())
+            sampler.fit(train_data=X_train, training_config=trainer(out))
+        seconds = time.perf_counter() - start
+        samples = sampler.sample(num_samples=10_000, batch_size=1000).detach().numpy()
+        return samples.reshape(10_000, -1), "–", seconds
+
+    return {f"pythae VAE, {n_components} dims": vae, f"pythae VQ-VAE (PixelCNN sampler), {n_components} dims": vqvae}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--n-components", type=int, nargs="+", default=[16])
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--pythae", action="store_true", help="also pythae's VAE and VQ-VAE (pythae must import)")
     parser.add_argument("--ex-post", action="store_true",
                         help="also sample the VAEs from a mixture fitted to their training codes")
     args = parser.parse_args()
@@ -118,6 +210,14 @@ def main():
             mixture = GaussianMixture(10, random_state=0).fit(model.transform(X_train).astype(np.float64))
             codes = mixture.sample(10_000)[0][np.random.default_rng(0).permutation(10_000)]
             report(f"{name}, ex-post GMM sampler", model, model.inverse_transform(codes.astype(np.float32)), seconds)
+
+    for name, run in (pythae_runs(16, args.epochs) if args.pythae else {}).items():
+        if args.only and not any(word in name for word in args.only):
+            continue
+        samples, bound, seconds = run(X_train, X_test)
+        fd = frechet_distance(X_test, samples, features=features)
+        precision, recall = knn_precision_recall(X_test[sub], samples[:5000], features=features)
+        print(f"| {name} | {fd:.2f} | {precision:.3f} | {recall:.3f} | {bound} | {seconds:.0f} | |", flush=True)
 
 
 if __name__ == "__main__":
