@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import _check_float32_range, _check_rows, _name_rows, _output_dtype
+from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows, _output_dtype
 from ._data import iter_batches
 from ._losses import decoder_mean
 
@@ -65,10 +65,12 @@ class _InferenceMixin:
                     finite = np.isfinite(result.reshape(n_rows, -1)).all(axis=1)
                     if not finite.all():
                         bad = rows.start + np.flatnonzero(~finite)
+                        largest = abs(X[bad]).max()
+                        why = (f"X has values beyond float32's range (+-{FLOAT32_MAX:.3g})"
+                               if largest > FLOAT32_MAX else "the network's output overflowed float32")
                         raise ValueError(
-                            f"The network's output overflowed float32 (it computes in float32) for "
-                            f"{_name_rows(bad)} of X, whose values reach {abs(X[bad]).max():.3g}. "
-                            "Scale X as the training data was scaled."
+                            f"{why}, which the network computes in, for {_name_rows(bad)} of X, whose "
+                            f"values reach {largest:.3g}. Scale X as the training data was scaled."
                         )
                     out[rows] = result
         return outputs
