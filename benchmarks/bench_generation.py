@@ -55,17 +55,17 @@ class HiddenLayer:
         return np.maximum(np.asarray(X, dtype=np.float64) @ self.coefs_[0] + self.classifier.intercepts_[0], 0)
 
 
-def models(n_components, epochs):
-    common = dict(n_components=n_components, max_epochs=epochs, random_state=0)
+def models(n_components, epochs, seed=0):
+    common = dict(n_components=n_components, max_epochs=epochs, random_state=seed)
     return {
         "VAE": VAETransformer(**common),
         "beta-VAE (beta=4)": BetaVAETransformer(beta=4.0, **common),
-        "VQ-VAE": VQVAETransformer(max_epochs=epochs, random_state=0),
+        "VQ-VAE": VQVAETransformer(max_epochs=epochs, random_state=seed),
         "conditional VAE": ConditionalVAETransformer(**common),
     }
 
 
-def pythae_runs(n_components, epochs):
+def pythae_runs(n_components, epochs, seed=0):
     """name -> function of the training images that trains a pythae model and returns (sample, bound, seconds)."""
     from pythae.models import VAE, VQVAE, VAEConfig, VQVAEConfig
     from pythae.models.base.base_utils import ModelOutput
@@ -111,7 +111,7 @@ def pythae_runs(n_components, epochs):
         return stack
 
     def vae(X_train, X_test):
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         model = VAE(VAEConfig(input_dim=(784,), latent_dim=n_components, reconstruction_loss="bce"),
                     encoder=Encoder(2 * n_components), decoder=Decoder())
         start = time.perf_counter()
@@ -125,7 +125,7 @@ def pythae_runs(n_components, epochs):
         return samples.reshape(10_000, -1), f"{log_likelihood:.1f}", seconds
 
     def vqvae(X_train, X_test):
-        torch.manual_seed(0)
+        torch.manual_seed(seed)
         # pythae's default codebook update (by gradient): its PixelCNN sampler fails on a moving-average codebook
         config = VQVAEConfig(input_dim=(784,), latent_dim=token_dim, num_embeddings=128, commitment_loss_factor=0.25)
         model = VQVAE(config, encoder=Encoder(n_components, vq=True), decoder=Decoder())
@@ -147,6 +147,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--n-components", type=int, nargs="+", default=[16])
     parser.add_argument("--only", nargs="*")
+    parser.add_argument("--seed", type=int, default=0, help="random_state of every model (torch's seed for pythae)")
     parser.add_argument("--pythae", action="store_true", help="also pythae's VAE and VQ-VAE (pythae must import)")
     parser.add_argument("--ex-post", action="store_true",
                         help="also sample the VAEs from a mixture fitted to their training codes")
@@ -168,7 +169,8 @@ def main():
     print("| model | Fréchet distance | precision | recall | test log-likelihood bound (nats) | fit (s) | "
           "samples of the class asked for |")
     print("|---|---|---|---|---|---|---|")
-    runs = [(f"{name}, {k} dims", model) for k in args.n_components for name, model in models(k, args.epochs).items()]
+    runs = [(f"{name}, {k} dims", model) for k in args.n_components
+            for name, model in models(k, args.epochs, args.seed).items()]
     def report(name, model, samples, seconds, obeys=""):
         fd = frechet_distance(X_test, samples, features=features)
         precision, recall = knn_precision_recall(X_test[sub], samples[:5000], features=features)
@@ -211,7 +213,7 @@ def main():
             codes = mixture.sample(10_000)[0][np.random.default_rng(0).permutation(10_000)]
             report(f"{name}, ex-post GMM sampler", model, model.inverse_transform(codes.astype(np.float32)), seconds)
 
-    for name, run in (pythae_runs(16, args.epochs) if args.pythae else {}).items():
+    for name, run in (pythae_runs(16, args.epochs, args.seed) if args.pythae else {}).items():
         if args.only and not any(word in name for word in args.only):
             continue
         samples, bound, seconds = run(X_train, X_test)
