@@ -33,6 +33,8 @@ TOKEN_PRIOR_BATCH = 256
 TOKEN_PRIOR_LR = 3e-3
 TOKEN_PRIOR_MAX_EPOCHS = 100
 TOKEN_PRIOR_PATIENCE = 5
+# Below this many rows the prior is each token's frequency (the network's output bias alone).
+TOKEN_PRIOR_MIN_ROWS = 20
 
 
 class CodebookUsage(Callback):
@@ -332,8 +334,8 @@ class VQVAETransformer(_BaseAutoencoder):
 def _fit_token_prior(indices, n_embeddings, seed):
     """A :class:`TokenPrior` of the rows' tokens ``indices`` (n_rows, n_tokens), on the CPU.
 
-    Adam on batches of the rows, a tenth of them (from 20 rows) held out: it
-    stops when their negative log-likelihood has not improved for
+    Adam on batches of the rows, a tenth of them held out: it stops when
+    their negative log-likelihood has not improved for
     ``TOKEN_PRIOR_PATIENCE`` epochs and keeps the best epoch's weights. The
     draws come from a generator of ``seed``: torch's global random state is
     left alone, and the same tokens and seed give the same network.
@@ -341,7 +343,7 @@ def _fit_token_prior(indices, n_embeddings, seed):
     generator = torch.Generator().manual_seed(int(seed))
     data = torch.as_tensor(indices, dtype=torch.int64)
     order = torch.randperm(len(data), generator=generator)
-    n_valid = len(data) // 10 if len(data) >= 20 else 0
+    n_valid = len(data) // 10
     valid, train = data[order[:n_valid]], data[order[n_valid:]]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
@@ -351,7 +353,14 @@ def _fit_token_prior(indices, n_embeddings, seed):
     # ones before them, and a vector that is never used is never drawn.
     counts = torch.stack([torch.bincount(column, minlength=n_embeddings) for column in train.T]).double()
     with torch.no_grad():
-        network.out.bias.copy_(torch.log((counts + 0.01) / (counts.sum(1, keepdim=True) + 0.01 * n_embeddings)).flatten())
+        frequencies = (counts + 0.01) / (counts.sum(1, keepdim=True) + 0.01 * n_embeddings)
+        network.out.bias.copy_(torch.log(frequencies).flatten())
+    if data.shape[1] == 1 or len(data) < TOKEN_PRIOR_MIN_ROWS:
+        # one token per row (its frequencies say all), or too few rows to learn from or
+        # hold any out: each token drawn from its frequency
+        with torch.no_grad():
+            network.out.weight.zero_()
+        return network.eval()
     optimizer = torch.optim.Adam(network.parameters(), lr=TOKEN_PRIOR_LR)
     best, best_state, waited = math.inf, None, 0
     for _ in range(TOKEN_PRIOR_MAX_EPOCHS):
@@ -361,8 +370,6 @@ def _fit_token_prior(indices, n_embeddings, seed):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        if not n_valid:
-            continue
         with torch.no_grad():
             held_out = network.nll(valid).mean().item()
         if held_out < best:
@@ -371,6 +378,6 @@ def _fit_token_prior(indices, n_embeddings, seed):
             waited += 1
             if waited >= TOKEN_PRIOR_PATIENCE:
                 break
-    if best_state is not None:
+    if best_state is not None:  # None only if the held-out loss was never a number
         network.load_state_dict(best_state)
     return network.eval()
