@@ -7,7 +7,6 @@ prior for sampling: a small autoregressive network over a row's tokens, trained
 on the training rows' tokens when fit ends.
 """
 
-import copy
 import math
 from numbers import Integral, Real
 
@@ -33,8 +32,9 @@ TOKEN_PRIOR_BATCH = 256
 TOKEN_PRIOR_LR = 3e-3
 TOKEN_PRIOR_MAX_EPOCHS = 100
 TOKEN_PRIOR_PATIENCE = 5
-# Below this many rows the prior is each token's frequency (the network's output bias alone).
-TOKEN_PRIOR_MIN_ROWS = 20
+# Below this many rows the prior is each token's frequency (the network's output bias alone):
+# too few to learn how 128 symbols at each of several tokens go together.
+TOKEN_PRIOR_MIN_ROWS = 200
 
 
 class CodebookUsage(Callback):
@@ -135,8 +135,9 @@ class VQVAETransformer(_BaseAutoencoder):
     token_prior_ : skvae.modules.TokenPrior
         The prior of :meth:`sample`: ``p(t_1) p(t_2 | t_1) ...`` over a row's
         tokens, trained on the training rows' tokens (a tenth held out to
-        stop it). A model saved before it existed has none and draws each
-        token from ``code_frequencies_``.
+        stop it); with one token per row, or under 200 rows, it is each
+        token's frequency. A model saved before it existed has none and draws
+        each token from ``code_frequencies_``.
 
 {attributes}
 
@@ -373,7 +374,7 @@ def _fit_token_prior(indices, n_embeddings, seed):
         with torch.no_grad():
             held_out = network.nll(valid).mean().item()
         if held_out < best:
-            best, best_state, waited = held_out, copy.deepcopy(network.state_dict()), 0
+            best, best_state, waited = held_out, {k: v.clone() for k, v in network.state_dict().items()}, 0
         else:
             waited += 1
             if waited >= TOKEN_PRIOR_PATIENCE:
