@@ -126,9 +126,10 @@ class VectorQuantizedAutoencoder(Autoencoder):
 
 
 class TokenPrior(nn.Module):
-    """An autoregressive prior over a row's tokens, ``p(t_1) p(t_2 | t_1) ... p(t_T | t_<T)``.
+    """An autoregressive prior over the tokens of a row, for sampling a VQ-VAE.
 
-    A masked MLP (MADE, Germain et al., 2015): the tokens go in one-hot, and
+    It models ``p(t_1) p(t_2 | t_1) ... p(t_T | t_<T)`` with a masked MLP
+    (MADE, Germain et al., 2015): the tokens go in one-hot, and
     the logits of token ``t`` come out of hidden units that see only the
     tokens before it, so one pass gives every conditional of a known row, and
     ``T`` passes sample a new one. The first token's logits are its marginal
