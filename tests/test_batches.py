@@ -7,7 +7,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from skvae import VAETransformer
-from skvae._inference import SMALL_BATCH, _small_batch_answers
+from skvae._inference import SMALL_BATCHES, _small_batch_answers
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def test_a_few_rows_give_the_bits_they_give_among_many(X, architecture):
                            conv_channels=(4,), max_epochs=2, random_state=0).fit(X)
     codes, scores = model.transform(X[:300]), model.score_samples(X[:40])
     rebuilt = model.inverse_transform(codes)
-    for n in (1, 3, SMALL_BATCH):
+    for n in (1, 3, *SMALL_BATCHES, SMALL_BATCHES[0] + 1):  # each small size, full and not
         np.testing.assert_array_equal(model.transform(X[5:5 + n]), codes[5:5 + n])
         np.testing.assert_array_equal(model.inverse_transform(codes[5:5 + n]), rebuilt[5:5 + n])
         np.testing.assert_array_equal(model.score_samples(X[5:5 + n]), scores[5:5 + n])
@@ -67,7 +67,7 @@ def test_a_standard_network_answers_one_row_in_a_small_batch(X):
     model = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_epochs=1, random_state=0).fit(X)
     model.transform(X[:1])
     answers = _small_batch_answers[model.net_.module_]
-    assert list(answers) == [("encode, std=False", "cpu", torch.get_num_threads())]
+    assert list(answers) == [("encode, std=False", "cpu", torch.get_num_threads(), SMALL_BATCHES[0])]
     assert "_small_batch" not in str(vars(model))
 
 

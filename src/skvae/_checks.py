@@ -5,11 +5,33 @@ from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.utils.validation import check_array
 
 from ._data import TrainingRows
 
 _DTYPES = (np.float64, np.float32)
+
+
+def _plain_float_rows(estimator, X):
+    """Whether scikit-learn's ``validate_data(estimator, X, reset=False)`` would return X itself, unchecked here.
+
+    True for a float32 or float64 ``ndarray`` of at least one row, of the
+    fitted width and all finite, given to an estimator fitted without feature
+    names: what validation accepts as it is. It costs a few microseconds where
+    ``validate_data`` costs about 47, a quarter of one row's ``transform``.
+    Anything else (other types, names to check, bad values) goes to
+    scikit-learn, which says what is wrong.
+    """
+    return (
+        type(X) is np.ndarray
+        and X.ndim == 2
+        and X.dtype in _DTYPES
+        and X.shape[0] >= 1
+        and X.shape[1] == getattr(estimator, "n_features_in_", None)
+        and not hasattr(estimator, "feature_names_in_")
+        and (get_config()["assume_finite"] or bool(np.isfinite(X).all()))
+    )
 
 
 def _check_rows(X, what):

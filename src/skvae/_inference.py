@@ -13,12 +13,17 @@ from ._data import iter_batches
 from ._losses import decoder_mean
 
 
-# A call with at most this many rows runs as one batch of this many rows instead of
-# a full batch, where that gives each row the same bits (see _small_batches_agree).
-SMALL_BATCH = 8
+# A call with at most this many rows runs as one batch of the smallest of these sizes
+# that holds it instead of a full batch, where that size gives each row the same
+# bits (see _small_batches_agree). MKL and oneDNN agree at 4, 8 and 16 rows, not 1-3.
+SMALL_BATCHES = (4, 8)
+SMALL_BATCH = SMALL_BATCHES[-1]
 # module -> {(step name, device, threads): whether small and full batches agree}; weak,
 # so that the answers go with the module, and never into a pickle or a file.
 _small_batch_answers = weakref.WeakKeyDictionary()
+# module -> its parts (itself included), listed once: module.modules() builds every
+# part's dotted name on each call, 15% of a one-row transform
+_module_parts = weakref.WeakKeyDictionary()
 
 
 class _InferenceMixin:
@@ -41,17 +46,18 @@ class _InferenceMixin:
         then costs about what the module takes for it, not a full batch.
         """
         module = self.net_.module_
-        if any(part.training for part in module.modules()):  # eval() itself walks and sets every part
+        parts = _module_parts.get(module)
+        if parts is None:
+            parts = _module_parts[module] = tuple(module.modules())
+        if any(part.training for part in parts):  # eval() itself walks and sets every part
             module.eval()
         shape = (self.n_components,) if codes else self._module_input_shape()
         if batch_size is None:
             batch_size = self._inference_batch_size(X)
-        if (
-            name is not None
-            and X.shape[0] <= SMALL_BATCH < batch_size
-            and self._small_batches_agree(module, step, name, shape, batch_size, codes)
-        ):
-            batch_size = SMALL_BATCH
+        if name is not None and X.shape[0] <= SMALL_BATCH < batch_size:
+            small = next(size for size in SMALL_BATCHES if X.shape[0] <= size)
+            if self._small_batches_agree(module, step, name, shape, batch_size, codes, small):
+                batch_size = small
         outputs = None
         with torch.inference_mode():
             for rows, batch in iter_batches(X, batch_size, self.net_.device):
@@ -84,8 +90,8 @@ class _InferenceMixin:
         larger = self.architecture == "mlp" and not sp.issparse(X)
         return max(self.batch_size, 1024) if larger else self.batch_size
 
-    def _small_batches_agree(self, module, step, name, shape, batch_size, codes):
-        """Whether ``step`` gives the first rows of a full batch the same bits in a batch of ``SMALL_BATCH``.
+    def _small_batches_agree(self, module, step, name, shape, batch_size, codes, small=SMALL_BATCH):
+        """Whether ``step`` gives the first rows of a full batch the same bits in a batch of ``small`` rows.
 
         Matrix and convolution kernels may choose another algorithm, and
         round differently, for fewer rows: asked once per module, step,
@@ -93,15 +99,15 @@ class _InferenceMixin:
         with the module. Where it is no, every call pads to the full batch.
         """
         device = self.net_.device
-        key = (name, str(device), torch.get_num_threads())
+        key = (name, str(device), torch.get_num_threads(), small)
         answers = _small_batch_answers.setdefault(module, {})
         if key not in answers:
             generator = torch.Generator().manual_seed(0)
             probe = (torch.randn if codes else torch.rand)(batch_size, *shape, generator=generator).to(device)
             with torch.inference_mode():
                 full = step(module, probe)
-                small = step(module, probe[:SMALL_BATCH].clone())
-            answers[key] = all(torch.equal(f[:SMALL_BATCH], s) for f, s in zip(full, small))
+                few = step(module, probe[:small].clone())
+            answers[key] = all(torch.equal(f[:small], s) for f, s in zip(full, few))
         return answers[key]
 
     def _encode(self, X, *, return_std=False):
