@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_digits
 
 import skvae
@@ -65,8 +66,6 @@ def test_samples_draw_tokens_that_go_together_as_the_training_rows_do(fitted, di
 
 
 def test_the_token_prior_is_autoregressive():
-    import torch
-
     from skvae.modules import TokenPrior
 
     prior = TokenPrior(n_tokens=4, n_embeddings=8, width=16)
@@ -90,7 +89,10 @@ def test_a_model_saved_before_the_token_prior_draws_from_the_frequencies(fitted,
 
 
 def test_save_load_and_warm_start(fitted, digits, tmp_path):
-    loaded = skvae.load(fitted.save(tmp_path / "vq.skvae", training_state=True))
+    path = fitted.save(tmp_path / "vq.skvae", training_state=True)
+    before = torch.get_rng_state()
+    loaded = skvae.load(path)
+    assert torch.equal(torch.get_rng_state(), before)  # building the networks to load into draws nothing
     np.testing.assert_array_equal(loaded.codebook_, fitted.codebook_)
     np.testing.assert_array_equal(loaded.transform(digits[:30]), fitted.transform(digits[:30]))
     np.testing.assert_array_equal(loaded.sample(5, random_state=2), fitted.sample(5, random_state=2))

@@ -20,6 +20,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ._base import _BaseAutoencoder
 from ._data import apply_in_fixed_batches
 from ._doc_links import DocLinkMixin
+from ._persistence import network_from_state, network_state
 from ._estimators import VAETransformer
 from ._transformations import TransformationNet, can_transform, fit_transformation_net, transformation_scores
 from ._training import _torch_random_state, _unchanged_on_error
@@ -407,19 +408,13 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         state = fitted_attributes(self)
         net = state.get("transformation_net_")
         if net is not None:
-            state["transformation_net_"] = {
-                "in_channels": net.in_channels, "n_transformations": net.n_transformations, "width": net.width,
-                "weights": dict(net.state_dict()),
-            }
+            state["transformation_net_"] = network_state(net, ("in_channels", "n_transformations", "width"))
         return state
 
     def _restore_state(self, state, device):
         saved = state.get("transformation_net_")
         if saved is not None:
-            weights = saved.pop("weights")
-            net = TransformationNet(**saved)
-            net.load_state_dict(weights)
-            state["transformation_net_"] = net.to(device or "cpu").eval()
+            state["transformation_net_"] = network_from_state(TransformationNet, saved, device)
         vars(self).update(state)
 
     def __sklearn_tags__(self):

@@ -131,3 +131,22 @@ class _PersistenceMixin:
         net = self.__dict__.get("net_")
         if net is not None and torch.device(net.device).type == "cpu" and self.device not in ("cpu", "auto"):
             self._loading_device(None, stacklevel=3)
+
+
+def network_state(network, arguments):
+    """A fitted torch network as plain data for a file: the named constructor arguments and the weights."""
+    return {**{name: getattr(network, name) for name in arguments}, "weights": dict(network.state_dict())}
+
+
+def network_from_state(cls, saved, device=None):
+    """Inverse of :func:`network_state`: ``cls`` built from the saved arguments, with the saved weights, in eval mode.
+
+    Building draws initial weights that the saved ones overwrite: torch's
+    global random state is left as it was, as for the estimator's own network.
+    """
+    saved = dict(saved)
+    weights = saved.pop("weights")
+    with torch.random.fork_rng(devices=[]):
+        network = cls(**saved)
+    network.load_state_dict(weights)
+    return network.to(device or "cpu").eval()

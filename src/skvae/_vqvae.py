@@ -22,6 +22,7 @@ from ._checks import _output_dtype
 from ._losses import CommitmentLoss
 from ._params import fill_docstring, store_parameters
 from ._priors import CodebookFrequencies, LearnedTokenPrior
+from ._persistence import network_from_state, network_state
 from .modules import TokenPrior, VectorQuantizedAutoencoder
 
 # The token prior (a MADE): its hidden units, and its training by Adam on the
@@ -308,20 +309,14 @@ class VQVAETransformer(_BaseAutoencoder):
         """The fitted attributes for :func:`skvae.save`, the token prior as its shape and weights."""
         state = super()._saved_state(training_state)
         network = state.get("token_prior_")
-        if network is not None:
-            state["token_prior_"] = {
-                "n_tokens": network.n_tokens, "n_embeddings": network.n_embeddings, "width": network.width,
-                "weights": dict(network.state_dict()),
-            }
+        if network is not None:  # on the CPU, where it is trained and sampled
+            state["token_prior_"] = network_state(network, ("n_tokens", "n_embeddings", "width"))
         return state
 
     def _restore_state(self, state, device):
         saved = state.get("token_prior_")
         if saved is not None:
-            weights = saved.pop("weights")
-            network = TokenPrior(**saved)
-            network.load_state_dict(weights)
-            state["token_prior_"] = network.eval()
+            state["token_prior_"] = network_from_state(TokenPrior, saved)
         super()._restore_state(state, device)
 
     @property
