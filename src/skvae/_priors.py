@@ -109,17 +109,33 @@ class LearnedMixture:
         return np.quantile(self.sample(5000, np.random.RandomState(0)), q, axis=0)
 
 
-class CodebookFrequencies:
+class _CodebookPrior:
+    """What the VQ-VAE's priors share: codes made of codebook vectors, one per token."""
+
+    n_tokens = None  # set by each prior
+
+    @property
+    def n_components(self):
+        return self.n_tokens * self.codebook.shape[1]
+
+    def _tokens(self, Z):
+        """The codebook index of each token of codes ``Z``, and whether each token is a codebook vector."""
+        dim = self.codebook.shape[1]
+        matches = np.all(np.asarray(Z).reshape(len(Z), self.n_tokens, 1, dim) == self.codebook, axis=-1)
+        return matches.argmax(-1), matches.any(-1)
+
+    def quantiles(self, q):
+        return np.quantile(self.sample(5000, np.random.RandomState(0)), q, axis=0)
+
+
+class CodebookFrequencies(_CodebookPrior):
     """The VQ-VAE's prior: each token drawn on its own from how often training rows used each codebook vector."""
 
     source = "the prior"
 
     def __init__(self, codebook, frequencies):
         self.codebook, self.frequencies = codebook, frequencies
-
-    @property
-    def n_components(self):
-        return len(self.frequencies) * self.codebook.shape[1]
+        self.n_tokens = len(frequencies)
 
     def sample(self, n_samples, rng):
         n_embeddings = len(self.codebook)
@@ -128,33 +144,26 @@ class CodebookFrequencies:
 
     def log_prob(self, Z):
         """Log-probability of codes made of codebook vectors (-inf for any other code)."""
-        n_tokens, dim = len(self.frequencies), self.codebook.shape[1]
-        matches = np.all(np.asarray(Z).reshape(len(Z), n_tokens, 1, dim) == self.codebook, axis=-1)
+        indices, matched = self._tokens(Z)
         with np.errstate(divide="ignore"):
             log_frequencies = np.log(self.frequencies)
-        per_token = log_frequencies[np.arange(n_tokens), matches.argmax(-1)]
-        return np.where(matches.any(-1), per_token, -np.inf).sum(1)
+        per_token = log_frequencies[np.arange(self.n_tokens), indices]
+        return np.where(matched, per_token, -np.inf).sum(1)
 
     def center_and_spread(self, dim):
         token, position = divmod(dim, self.codebook.shape[1])
         values = self.codebook[:, position].astype(np.float64)
         return mixture_center_and_spread(self.frequencies[token], values, np.zeros_like(values))
 
-    def quantiles(self, q):
-        return np.quantile(self.sample(5000, np.random.RandomState(0)), q, axis=0)
 
-
-class LearnedTokenPrior:
+class LearnedTokenPrior(_CodebookPrior):
     """The VQ-VAE's learned prior: tokens drawn one after another from an autoregressive network."""
 
     source = "the learned token prior"
 
     def __init__(self, codebook, network):
         self.codebook, self.network = codebook, network
-
-    @property
-    def n_components(self):
-        return self.network.n_tokens * self.codebook.shape[1]
+        self.n_tokens = network.n_tokens
 
     def _log_probs(self, indices):
         import torch
@@ -164,9 +173,8 @@ class LearnedTokenPrior:
         return torch.log_softmax(logits.double(), -1).numpy()
 
     def sample(self, n_samples, rng):
-        n_tokens = self.network.n_tokens
-        indices = np.zeros((n_samples, n_tokens), dtype=np.int64)
-        for t in range(n_tokens):  # token t's logits depend on tokens < t only
+        indices = np.zeros((n_samples, self.n_tokens), dtype=np.int64)
+        for t in range(self.n_tokens):  # token t's logits depend on tokens < t only
             probabilities = np.exp(self._log_probs(indices)[:, t])
             cumulative = np.cumsum(probabilities, axis=1)
             draws = rng.random_sample(n_samples) * cumulative[:, -1]
@@ -175,15 +183,10 @@ class LearnedTokenPrior:
 
     def log_prob(self, Z):
         """Log-probability of codes made of codebook vectors (-inf for any other code)."""
-        n_tokens, dim = self.network.n_tokens, self.codebook.shape[1]
-        matches = np.all(np.asarray(Z).reshape(len(Z), n_tokens, 1, dim) == self.codebook, axis=-1)
-        indices = matches.argmax(-1)
+        indices, matched = self._tokens(Z)
         per_token = np.take_along_axis(self._log_probs(indices), indices[..., None], -1)[..., 0]
-        return np.where(matches.any(-1).all(-1), per_token.sum(1), -np.inf)
+        return np.where(matched.all(-1), per_token.sum(1), -np.inf)
 
     def center_and_spread(self, dim):
         values = self.sample(5000, np.random.RandomState(0))[:, dim]
         return float(values.mean()), float(values.std())
-
-    def quantiles(self, q):
-        return np.quantile(self.sample(5000, np.random.RandomState(0)), q, axis=0)
