@@ -300,8 +300,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         # Move the codes onto the map first, with the decoder following them.
         # Without a KL term the posteriors narrow too, so that the components
         # are told apart by the posterior means when the full ELBO starts.
-        net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0),
-                             phase="aligning the codes with their UMAP map" if self.init == "umap" else "standardising the codes")
+        phase = "aligning the codes with their UMAP map" if self.init == "umap" else "standardising the codes"
+        net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0), phase=phase)
         net.max_epochs = max(ALIGN_EPOCHS, math.ceil(ALIGN_STEPS / math.ceil(len(data) / self.batch_size)))
         net.partial_fit(data, Sides(target=target))
         # The mixture starts from KMeans on the codes (on UMAP maps it splits

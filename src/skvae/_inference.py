@@ -90,7 +90,7 @@ class _InferenceMixin:
         larger = self.architecture == "mlp" and not sp.issparse(X)
         return max(self.batch_size, 1024) if larger else self.batch_size
 
-    def _small_batches_agree(self, module, step, name, shape, batch_size, codes, small=SMALL_BATCH):
+    def _small_batches_agree(self, module, step, name, shape, batch_size, codes, small):
         """Whether ``step`` gives the first rows of a full batch the same bits in a batch of ``small`` rows.
 
         Matrix and convolution kernels may choose another algorithm, and
