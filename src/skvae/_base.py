@@ -105,6 +105,7 @@ class _BaseAutoencoder(
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
+        neighbor_weight=0.0,
     ):
         store_parameters(self, locals())
 

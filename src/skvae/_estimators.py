@@ -200,6 +200,7 @@ class BetaVAETransformer(VAETransformer):
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
+        neighbor_weight=0.0,
         beta=4.0,
         sampler="prior",
     ):

@@ -264,6 +264,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
+        neighbor_weight=0.0,
         pretrain_epochs=50,
         init="umap",
     ):

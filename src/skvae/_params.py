@@ -304,6 +304,21 @@ SHARED = (
         start carries on the schedule. 0 trains with the full weight
         throughout. Not used by :class:`AutoencoderTransformer` (no KL term).""",
     ),
+    Parameter(
+        "neighbor_weight",
+        "float",
+        0.0,
+        [Interval(Real, 0, None, closed="left")],
+        """\
+        Weight of the neighbourhood term, which trains the codes to keep the
+        neighbours each training row has among the others, as UMAP's map
+        does (parametric UMAP). The fuzzy 15-nearest-neighbour graph of the
+        training rows is built once per fit (``neighbor_graph_``; a warm start
+        reuses it), and UMAP's cross-entropy between that graph and the codes
+        is added to the loss, recorded as ``history_[:, "train_neighbor_loss"]``.
+        It is of most use for 2-D and 3-D maps. 0 trains without it.
+        :meth:`partial_fit` never trains with it: it needs all the rows at once.""",
+    ),
 )
 
 # Merged into each estimator's own _parameter_constraints.
@@ -364,6 +379,12 @@ ATTRIBUTES = """\
 
     n_iter_ : int
         Number of epochs run.
+
+    neighbor_graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        The fuzzy k-nearest-neighbour graph of the training rows (UMAP's
+        ``graph_``) that the neighbourhood term trained with; rows held out
+        for validation have no edges. Set only when ``neighbor_weight > 0``,
+        and saved with the model, so that a warm start trains on with it.
 
     prior_ : object
         The distribution :meth:`sample` draws codes from (read-only), with

@@ -89,6 +89,7 @@ class ExPostSamplerMixin:
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
+        neighbor_weight=0.0,
         sampler="prior",
     ):
         store_parameters(self, locals())

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save_file
@@ -173,6 +174,14 @@ def _encode(value, path, tensors, training_state):
             return {"__strings__": value.tolist(), "dtype": str(value.dtype)}
         tensors[path] = torch.from_numpy(np.ascontiguousarray(value).copy())
         return {"__ndarray__": path}
+    if sp.issparse(value) and value.format == "csr":  # a neighbour graph
+        return {
+            "__csr__": [
+                list(value.shape),
+                *(_encode(getattr(value, part), f"{path}/{part}", tensors, training_state)
+                  for part in ("data", "indices", "indptr")),
+            ]
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(v, f"{path}/{i}", tensors, training_state) for i, v in enumerate(value)]}
     if isinstance(value, list):
@@ -268,6 +277,8 @@ class _Decoder:
             return self.tensors[content].numpy()
         if kind == "__strings__":
             return _strings(content, value["dtype"])
+        if kind == "__csr__":
+            return _csr_matrix(*content, decode=self.decode)
         if kind == "__tuple__":
             return tuple(self.decode(v, need, place) for v in content)
         if kind == "__dict__":
@@ -315,6 +326,20 @@ class _Decoder:
                                                   for p in pairs):
             raise ValueError("parameters and state must be a dict with string keys")
         return dict(pairs)
+
+
+def _csr_matrix(shape, data, indices, indptr, decode):
+    """A CSR matrix from a file's parts, checked in full: its indices must lie within its shape."""
+    data, indices, indptr = (decode(part) for part in (data, indices, indptr))
+    if not (
+        isinstance(shape, list) and len(shape) == 2 and all(isinstance(n, int) and n >= 0 for n in shape)
+        and all(isinstance(part, np.ndarray) and part.ndim == 1 for part in (data, indices, indptr))
+        and data.dtype.kind == "f" and indices.dtype.kind == "i" and indptr.dtype.kind == "i"
+    ):
+        raise ValueError("a sparse matrix must be a shape of two counts, float data and integer indices")
+    matrix = sp.csr_matrix((data, indices, indptr), shape=tuple(shape))
+    matrix.check_format(full_check=True)  # indices beyond the shape, an indptr out of order
+    return matrix
 
 
 def _strings(content, dtype):

@@ -20,9 +20,10 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import BatchScoring, EarlyStopping, EpochScoring
 
 from ._checks import _in_unit_range, _output_dtype, _positive_ints
-from ._data import Sides, TrainingRows
+from ._data import Sides, TrainingRows, train_valid_split
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
+from ._neighbors import NeighborhoodLoss, check_graph_rows, encoded_rows, neighbor_graph
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
@@ -170,11 +171,16 @@ class _TrainingMixin:
                     module = self._build_module(hidden, initial_output_offset(data.mean(), kind))
                     optimizer_state = history = None
                     target = self._prepare_training(module, data, kind, seed, device)
+                    vars(self).pop("neighbor_graph_", None)  # of an earlier fit's data
+                criterion = self._criterion(kind)
+                if self.neighbor_weight and not incremental:
+                    criterion, target = self._with_neighborhood(criterion, module, data, seed, target, warm)
                 # in data-parallel training every process holds the same model: rank 0 writes it
                 writes = self.checkpoint_path and is_main_process()
                 checkpoint = self._write_checkpoint if writes else None
                 net = self._make_net(
-                    module, kind, seed, device, optimizer_state, history, checkpoint, incremental=incremental
+                    module, kind, seed, device, optimizer_state, history, checkpoint, criterion=criterion,
+                    incremental=incremental,
                 )
                 try:
                     net.partial_fit(data, Sides(condition, target))
@@ -187,6 +193,9 @@ class _TrainingMixin:
             if self.compile:  # inference calls encode/decode, which were never compiled
                 net.module_ = getattr(net.module_, "_orig_mod", net.module_)
                 net.criterion_ = getattr(net.criterion_, "_orig_mod", net.criterion_)
+            if isinstance(net.criterion_, NeighborhoodLoss):
+                # the graph is neighbor_graph_, and the bank of codes is of no use after training
+                net.criterion = net.criterion_ = net.criterion_.loss
             net.module_.eval()
             self._attach_net(net, kind)
             self._fit_statistics(X)
@@ -226,6 +235,25 @@ class _TrainingMixin:
     def _criterion(self, kind):
         """The loss the network trains with (a skorch criterion returning a ``LossOutput`` of its ``parts``)."""
         return ELBOLoss(kind, self._kl_weight())
+
+    def _with_neighborhood(self, criterion, module, data, seed, target, warm):
+        """``criterion`` with the neighbourhood term added, and the per-row target the net then batches.
+
+        The graph of the training rows (those not held out for validation) is
+        built once per fit and kept as ``neighbor_graph_``; a warm start trains
+        on with the one it has. The net then batches each row's number, and
+        the term gives the model's loss its own target by it.
+        """
+        graph = vars(self).get("neighbor_graph_") if warm else None
+        if graph is None:
+            (training, _), _ = train_valid_split(data, self._validation_fraction(), seed)
+            rows = np.arange(len(data)) if training.rows is None else training.rows.cpu().numpy()
+            graph = neighbor_graph(data, rows, seed=seed)
+        check_graph_rows(graph, len(data))
+        self.neighbor_graph_ = graph
+        bank = encoded_rows(module.to(data.device), data)
+        loss = NeighborhoodLoss(criterion, graph, self.neighbor_weight, bank, target)
+        return loss, torch.arange(len(data), device=data.device)
 
     def _training_rows(self, X, device):
         """The training data as batches take it: X itself, not copied, made float one batch at a time."""

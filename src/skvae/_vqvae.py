@@ -204,6 +204,7 @@ class VQVAETransformer(_BaseAutoencoder):
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
+        neighbor_weight=0.0,
         n_embeddings=128,
         embedding_dim="auto",
         commitment_cost=0.25,

@@ -1,0 +1,209 @@
+"""The neighbourhood term: UMAP's edge cross-entropy between the training rows' neighbour graph and their codes.
+
+Any skvae model can train with it (``neighbor_weight > 0``). The fuzzy k-NN
+graph of the training rows is built once per fit with umap-learn's own
+construction (:func:`neighbor_graph`), and :class:`NeighborhoodLoss` adds,
+to whatever loss the model has, the cross-entropy of UMAP (McInnes et al.,
+2018) between that graph and the codes of each batch, as parametric UMAP does
+(Sainburg et al., 2021): each row of the batch is drawn towards neighbours
+sampled in proportion to their edge weights and pushed away from rows drawn
+at random. The other end of each edge is read from a memory bank of every
+training row's latest code, refreshed with every batch, so that a step
+encodes only its own batch.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.neighbors import NearestNeighbors
+from torch import nn
+
+from ._losses import LossOutput
+
+# UMAP's default neighbourhood size.
+N_NEIGHBORS = 15
+# Above this many rows the neighbours come from NN-descent (pynndescent, as UMAP
+# does), not an exact search, whose cost grows with the square of the rows.
+EXACT_NEIGHBORS_MAX_ROWS = 20_000
+# For each row of a batch: neighbours drawn (in proportion to edge weight), and
+# rows drawn at random to push away per neighbour (UMAP's negative_sample_rate).
+POSITIVES = 32
+NEGATIVES_PER_POSITIVE = 5
+# The codes enter the term multiplied by this: UMAP's maps span tens of units,
+# a VAE's codes a few (its prior is N(0, I)).
+CODE_SCALE = 10.0
+# UMAP's curve 1 / (1 + a d^(2b)) for min_dist=0.1, spread=1 (umap.umap_.find_ab_params).
+CURVE_A, CURVE_B = 1.5769434602697652, 0.8950608778515733
+# Probabilities are kept this far from 0 and 1 in the logarithms (as UMAP clips its gradients).
+_EPS = 1e-4
+
+
+def neighbor_graph(data, rows, n_neighbors=N_NEIGHBORS, seed=0, batch_size=4096):
+    """UMAP's fuzzy k-NN graph of the training rows ``rows`` of ``data``, in ``data``'s numbering.
+
+    Parameters
+    ----------
+    data : TrainingRows
+        All the rows given to fit, as the module takes them (flattened here).
+    rows : ndarray of int
+        The rows that train (the others, held out for validation, get no edges).
+    n_neighbors : int
+        Neighbours of each row, counting itself as UMAP does.
+    seed : int
+        Seed of NN-descent on large data (an exact search draws nothing).
+
+    Returns
+    -------
+    graph : scipy.sparse.csr_matrix of shape (len(data), len(data)), float32
+        Symmetric; weights in (0, 1]; rows outside ``rows`` are empty.
+    """
+    from umap.umap_ import fuzzy_simplicial_set
+
+    n, k = len(rows), min(n_neighbors, len(rows))
+    if k < 2:  # one row has no neighbours
+        return sp.csr_matrix((len(data), len(data)), dtype=np.float32)
+    X = _flat_rows(data, rows, batch_size)
+    if n <= EXACT_NEIGHBORS_MAX_ROWS:
+        distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
+    else:
+        from pynndescent import NNDescent
+
+        index = NNDescent(X, n_neighbors=k, random_state=seed, low_memory=True, n_jobs=1)
+        indices, distances = index.neighbor_graph
+    graph, _, _ = fuzzy_simplicial_set(
+        X, k, np.random.RandomState(seed), "euclidean",
+        knn_indices=indices.astype(np.int64), knn_dists=distances.astype(np.float32),
+    )
+    graph = sp.coo_matrix(graph)
+    rows = np.asarray(rows)
+    full = sp.csr_matrix(
+        (graph.data.astype(np.float32), (rows[graph.row], rows[graph.col])), shape=(len(data), len(data))
+    )
+    full.eliminate_zeros()
+    return full
+
+
+def _flat_rows(data, rows, batch_size):
+    """The rows ``rows`` of ``TrainingRows`` as one float32 array of flat rows (sparse input stays sparse)."""
+    if data.sparse:
+        values = data.values[np.asarray(data.rows)[rows] if data.rows is not None else rows]
+        return values.astype(np.float32) / data.scale
+    index = torch.as_tensor(rows, dtype=torch.int64)
+    return torch.cat(
+        [data[part].reshape(len(part), -1).cpu() for part in index.split(batch_size)]
+    ).numpy()
+
+
+def encoded_rows(module, data, batch_size=1024):
+    """The codes (posterior means) of all of ``data``'s rows, shape (n, k), on the module's device."""
+    training = module.training
+    module.eval()
+    with torch.no_grad():
+        codes = torch.cat([module.encode(batch)[0] for batch in data.split(batch_size)])
+    module.train(training)
+    return codes.float()
+
+
+class NeighborhoodLoss(nn.Module):
+    """A model's loss plus ``weight`` times UMAP's cross-entropy of the neighbour graph and the codes.
+
+    The net gives it each batch's row numbers (the ``target`` channel); it
+    passes the model's own loss that loss's target (``targets[rows]``, or
+    None) and adds ``neighbor_loss``, in nats per row: for each training row
+    of the batch, ``POSITIVES`` neighbours drawn by edge weight contribute
+    ``-log q`` and, per neighbour, ``NEGATIVES_PER_POSITIVE`` random training
+    rows contribute ``-log(1 - q)``, where ``q = 1 / (1 + a d^(2b))`` of the
+    distance between scaled codes. Rows without edges (validation rows) add
+    nothing. In training, the batch's codes are written to the bank.
+
+    The loss it wraps is reachable as ``loss``; its ``kl_weight`` and
+    ``reconstruction`` are read and set through this one (KL warm-up).
+
+    Parameters
+    ----------
+    loss : nn.Module
+        The model's own criterion (returns a ``LossOutput``).
+    graph : scipy.sparse.csr_matrix of shape (n, n)
+        :func:`neighbor_graph` of the rows given to fit.
+    weight : float
+        Weight of the term.
+    bank : Tensor of shape (n, k)
+        The rows' codes at the start (:func:`encoded_rows`).
+    targets : Tensor of shape (n, ...) or None
+        The per-row target of the model's own loss.
+    """
+
+    def __init__(self, loss, graph, weight, bank, targets=None):
+        super().__init__()
+        self.loss = loss
+        self.parts = (*loss.parts, "neighbor_loss")
+        self.weight = weight
+        indptr = torch.from_numpy(graph.indptr.astype(np.int64))
+        degree = indptr[1:] - indptr[:-1]
+        values = torch.from_numpy(graph.data.astype(np.float64))
+        row_of_edge = torch.repeat_interleave(torch.arange(len(degree)), degree)
+        # Inverse-CDF sampling of an edge of row i in proportion to its weight:
+        # ``cumulative`` runs from i to i + 1 over row i's edges (monotone over all
+        # edges), so searchsorted(cumulative, i + u) is row i's edge for uniform u.
+        running = torch.cumsum(values, 0)
+        before = torch.cat([torch.zeros(1, dtype=values.dtype), running])[indptr[:-1]]
+        totals = torch.zeros(len(degree), dtype=values.dtype).index_add_(0, row_of_edge, values)
+        self.register_buffer("cumulative", row_of_edge + (running - before[row_of_edge]) / totals[row_of_edge])
+        self.register_buffer("neighbors", torch.from_numpy(graph.indices.astype(np.int64)))
+        self.register_buffer("has_edges", degree > 0)
+        self.register_buffer("training_rows", torch.nonzero(degree > 0).flatten())
+        self.register_buffer("bank", bank.detach().clone())
+        self.register_buffer("targets", targets)
+
+    @property
+    def kl_weight(self):
+        return self.loss.kl_weight
+
+    @kl_weight.setter
+    def kl_weight(self, value):
+        self.loss.kl_weight = value
+
+    @property
+    def reconstruction(self):
+        return self.loss.reconstruction
+
+    def forward(self, output, x, target=None):
+        rows = target
+        own = self.loss(output, x, None if self.targets is None else self.targets[rows])
+        term = self._cross_entropy(output.mean, rows)
+        return LossOutput(own, loss=own.loss + self.weight * term, neighbor_loss=term)
+
+    def _cross_entropy(self, codes, rows):
+        keep = self.has_edges[rows]
+        codes, rows = codes[keep], rows[keep]
+        if len(rows) == 0:
+            return codes.sum() * 0.0
+        device = codes.device
+        uniform = torch.rand(len(rows), POSITIVES, dtype=torch.float64, device=device)
+        edges = torch.searchsorted(self.cumulative, rows[:, None] + uniform).clamp(max=len(self.neighbors) - 1)
+        positives = self.bank[self.neighbors[edges]]
+        picks = torch.randint(len(self.training_rows), (len(rows), POSITIVES * NEGATIVES_PER_POSITIVE), device=device)
+        negatives = self.bank[self.training_rows[picks]]
+        scaled = codes[:, None] * CODE_SCALE
+        near = _similarity((scaled - positives * CODE_SCALE).pow(2).sum(-1))
+        far = _similarity((scaled - negatives * CODE_SCALE).pow(2).sum(-1))
+        term = -(near.clamp_min(_EPS).log().sum(1) + (1 - far).clamp_min(_EPS).log().sum(1)).sum() / len(keep)
+        if self.training and torch.is_grad_enabled():
+            self.bank[rows] = codes.detach().to(self.bank.dtype)
+        return term
+
+
+def _similarity(squared_distance):
+    """UMAP's low-dimensional similarity ``1 / (1 + a d^(2b))`` of squared distances."""
+    return 1.0 / (1.0 + CURVE_A * squared_distance.clamp_min(1e-12).pow(CURVE_B))
+
+
+def check_graph_rows(graph, n_rows):
+    """Raise if a saved neighbour graph is not of ``n_rows`` rows (warm start on other data)."""
+    if graph.shape[0] != n_rows:
+        raise ValueError(
+            f"warm_start=True trains on with the neighbour graph of the training data "
+            f"(neighbor_graph_, {graph.shape[0]} rows), but X has {n_rows} rows. Train on the "
+            "same data, or set warm_start=False to fit anew."
+        )
+
