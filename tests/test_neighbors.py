@@ -117,3 +117,26 @@ def test_a_crafted_graph_pointing_outside_its_rows_is_refused(digits_split, tmp_
         changed = with_entry(tree, "neighbor_graph_", {"__csr__": bad}, "state")
         with pytest.raises(ModelFileError, match="cannot rebuild|not on skvae.s list"):
             skvae.load(craft(tmp_path / "crafted.skvae", changed, tensors))
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        AutoencoderTransformer(2, architecture="conv", image_shape=(8, 8)),
+        skvae.ConditionalVAETransformer(2),
+        skvae.VQVAETransformer(2),
+        skvae.GaussianMixtureVAE(3, 2, hidden_layer_sizes=(32,), pretrain_epochs=1, init="gmm"),
+    ],
+    ids=lambda model: type(model).__name__,
+)
+def test_every_model_trains_with_the_term_beside_its_own_loss(model, digits_split):
+    X, y = digits_split[0][:120], digits_split[2][:120]
+    model.set_params(neighbor_weight=1.0, max_epochs=2, random_state=0).fit(X, y)
+    history = model.history_
+    assert all(loss > 0 for loss in history[:, "train_neighbor_loss"])
+    own = [key for key in history[-1] if key.startswith("train_") and key.endswith("_loss")
+           and key not in ("train_loss", "train_neighbor_loss")]
+    assert own  # the model's own parts are still recorded beside the term
+    total = sum(history[-1, key] for key in own) + history[-1, "train_neighbor_loss"]
+    assert history[-1, "train_loss"] == pytest.approx(total, rel=1e-4)  # each weighs 1 here
+    assert model.transform(X).shape == (120, 2)

@@ -374,8 +374,9 @@ ATTRIBUTES = """\
         ``"valid_loss"`` and the parts the model's loss names, in nats per
         sample: ``"train_recon_loss"`` (and ``valid_``) for every model,
         ``"train_kl_loss"`` for the variational ones,
-        ``"train_commitment_loss"`` for the VQ-VAE and ``"train_anchor_loss"``
-        for GaussianMixtureVAE.
+        ``"train_commitment_loss"`` for the VQ-VAE, ``"train_anchor_loss"``
+        for GaussianMixtureVAE, and ``"train_neighbor_loss"`` for any model
+        trained with ``neighbor_weight > 0``.
 
     n_iter_ : int
         Number of epochs run.
