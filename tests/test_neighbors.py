@@ -140,3 +140,14 @@ def test_every_model_trains_with_the_term_beside_its_own_loss(model, digits_spli
     total = sum(history[-1, key] for key in own) + history[-1, "train_neighbor_loss"]
     assert history[-1, "train_loss"] == pytest.approx(total, rel=1e-4)  # each weighs 1 here
     assert model.transform(X).shape == (120, 2)
+
+
+def test_the_graph_is_of_the_rows_as_the_model_reads_them_sparse_or_uint8(digits_split):
+    X = digits_split[0][:150]
+    dense = VAETransformer(2, neighbor_weight=1.0, max_epochs=1, random_state=0).fit(X).neighbor_graph_
+    sparse = VAETransformer(2, neighbor_weight=1.0, max_epochs=1, random_state=0).fit(sp.csr_matrix(X))
+    assert abs(sparse.neighbor_graph_ - dense).max() < 1e-5
+    # uint8 images, read as images: the same neighbours, up to the rounding to 8 bits
+    images = np.round(X * 255).astype(np.uint8).reshape(-1, 8, 8)
+    as_uint8 = VAETransformer(2, neighbor_weight=1.0, max_epochs=1, random_state=0).fit(images).neighbor_graph_
+    assert dense.multiply(as_uint8).nnz > 0.99 * dense.nnz
