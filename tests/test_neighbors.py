@@ -10,6 +10,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 
 import skvae
+import skvae._neighbors
 import skvae._training
 from skvae import AutoencoderTransformer, ModelFileError, VAETransformer
 
@@ -151,3 +152,17 @@ def test_the_graph_is_of_the_rows_as_the_model_reads_them_sparse_or_uint8(digits
     images = np.round(X * 255).astype(np.uint8).reshape(-1, 8, 8)
     as_uint8 = VAETransformer(2, neighbor_weight=1.0, max_epochs=1, random_state=0).fit(images).neighbor_graph_
     assert dense.multiply(as_uint8).nnz > 0.99 * dense.nnz
+
+
+@pytest.mark.slow  # pynndescent compiles with numba on first use: about 15 s
+def test_above_the_exact_search_limit_nn_descent_finds_nearly_the_same_graph(digits_split, monkeypatch):
+    from skvae._data import TrainingRows
+    from skvae._neighbors import neighbor_graph
+
+    X = digits_split[0]
+    rows = np.arange(len(X))
+    exact = neighbor_graph(TrainingRows(X), rows)
+    monkeypatch.setattr(skvae._neighbors, "EXACT_NEIGHBORS_MAX_ROWS", 100)
+    searched = neighbor_graph(TrainingRows(X), rows)
+    assert searched.shape == exact.shape and abs(searched - searched.T).max() < 1e-6
+    assert exact.multiply(searched).nnz > 0.95 * exact.nnz
