@@ -118,9 +118,8 @@ class _BaseAutoencoder(
         # uint8 stays uint8 here and becomes float one batch at a time
         # scipy sparse rows (TF-IDF, one-hot) stay sparse and are made dense one batch at a time
         X = validate_data(self, X, accept_sparse="csr", dtype=None if is_uint8 else _DTYPES, reset=reset)
-        if reset:  # at inference the output's check names such rows, without a pass over X first
-            _check_float32_range(X)
         if reset:
+            _check_float32_range(X)  # at inference the output's check names such rows, without a pass over X first
             requested = self.image_shape if self.image_shape is not None else shape
             self.image_shape_ = None if requested is None else resolve_image_shape(requested, X.shape[1])
             if shape is not None and self.image_shape_ != shape:

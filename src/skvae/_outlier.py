@@ -20,8 +20,8 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ._base import _BaseAutoencoder
 from ._data import apply_in_fixed_batches
 from ._doc_links import DocLinkMixin
-from ._persistence import network_from_state, network_state
 from ._estimators import VAETransformer
+from ._persistence import network_from_state, network_state
 from ._transformations import TransformationNet, can_transform, fit_transformation_net, transformation_scores
 from ._training import _torch_random_state, _unchanged_on_error
 from .exceptions import TrainingInterruptedWarning

@@ -21,8 +21,8 @@ from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._losses import CommitmentLoss
 from ._params import fill_docstring, store_parameters
-from ._priors import CodebookFrequencies, LearnedTokenPrior
 from ._persistence import network_from_state, network_state
+from ._priors import CodebookFrequencies, LearnedTokenPrior
 from .modules import TokenPrior, VectorQuantizedAutoencoder
 
 # The token prior (a MADE): its hidden units, and its training by Adam on the
@@ -325,7 +325,6 @@ class VQVAETransformer(_BaseAutoencoder):
         if self.code_output == "indices":
             return self.n_components // self._embedding_dim()
         return self.n_components
-
 
 
 def _fit_token_prior(indices, n_embeddings, seed):
