@@ -131,3 +131,13 @@ def test_small_data_moves_its_codes_onto_the_map_for_at_least_200_steps(digits, 
     GaussianMixtureVAE(n_clusters=2, hidden_layer_sizes=(8,), pretrain_epochs=1, max_epochs=1, init="gmm",
                        batch_size=20, verbose=2, random_state=0).fit(X)
     assert "GaussianMixtureVAE: standardising the codes (100 epochs)" in capsys.readouterr().out
+
+
+def test_the_map_keeps_the_rows_own_neighbours_not_only_the_codes(digits):
+    # Without pretraining the codes are an untrained encoder's: a map of their
+    # neighbours alone clustered the digits at ARI 0.33 (0.40 with seed 1); the
+    # map of the union with the pixels' neighbour graph at 0.54 (0.63).
+    X, y = digits
+    gmvae = GaussianMixtureVAE(10, hidden_layer_sizes=(32,), pretrain_epochs=0, max_epochs=1, random_state=0).fit(X)
+    ari = adjusted_rand_score(y, KMeans(10, n_init=10, random_state=0).fit_predict(gmvae.embedding_))
+    assert ari > 0.45, ari

@@ -2,8 +2,8 @@
 
 What this model owns: its module (the mixture prior, in
 :class:`skvae.modules.GaussianMixtureVariationalAutoencoder`), its training
-before the main one (pretraining, then a UMAP map of the codes that places the
-mixture), its loss (the ELBO plus an anchor to that map), and its sampling.
+before the main one (pretraining, then a UMAP map of the codes' and the data's
+neighbours that places the mixture), its loss (the ELBO plus an anchor to that map), and its sampling.
 """
 
 import math
@@ -14,7 +14,6 @@ import numpy as np
 import torch
 from sklearn.base import ClusterMixin
 from sklearn.cluster import KMeans
-from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import ClassifierTags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -25,14 +24,15 @@ from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._data import Sides
 from ._losses import ELBOLoss, LossOutput
+from ._neighbors import flat_rows, fuzzy_graph
 from ._params import fill_docstring, store_parameters
 from ._priors import LearnedMixture
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
 
-# The map of the pretrained codes whose clusters the mixture starts from and
-# the codes are held to: UMAP with the settings of N2D (McConville et al., 2021),
-# which keep neighbourhoods tight (min_dist=0) and look a little further than
-# UMAP's default 15 neighbours.
+# The map whose clusters the mixture starts from and the codes are held to: UMAP
+# of the union of the pretrained codes' and the training rows' neighbour graphs,
+# with the settings of N2D (McConville et al., 2021), which keep neighbourhoods
+# tight (min_dist=0) and look a little further than UMAP's default 15 neighbours.
 UMAP_NEIGHBORS = 20
 UMAP_MIN_DIST = 0.0
 # How far, in standard deviations of the map, a code may stray from its place
@@ -77,7 +77,7 @@ class _MeanCodes(nn.Module):
 class AnchoredELBOLoss(ELBOLoss):
     """Negative ELBO plus ``||mean - target||^2 / (2 anchor_std^2)`` per sample.
 
-    ``target`` is each row's place on the map of the pretrained codes: the
+    ``target`` is each row's place on the map of the training rows: the
     anchor holds the posterior mean near it, a Gaussian likelihood of the map
     with standard deviation ``anchor_std``. Without a target (None) this is
     the plain ELBO loss (``anchor_loss`` 0). ``recon_loss`` and ``kl_loss``
@@ -145,9 +145,12 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
     1. The network is pretrained as a plain autoencoder on its posterior means
        for ``pretrain_epochs`` epochs.
-    2. The codes of the training data are mapped to ``n_components``
-       dimensions by UMAP (``init="umap"``), which gathers neighbours into
-       tight groups, as N2D does.
+    2. The training rows are mapped to ``n_components`` dimensions by UMAP
+       (``init="umap"``), which gathers neighbours into tight groups, as N2D
+       does. The map keeps the neighbours of either the pretrained codes or
+       the rows themselves (the union of their two neighbour graphs): the
+       codes' neighbours alone lose clusters that the data show plainly, and
+       the data's alone lose those that only the codes separate.
     3. For 20 epochs (and at least 200 optimizer steps, which small data
        sets need) the codes move onto that map (a Gaussian anchor of
        standard deviation 0.1, no KL term), and KMeans on them gives the
@@ -173,7 +176,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
     init : {"umap", "gmm"}, default="umap"
         Where the mixture starts and what the codes are held to: ``"umap"``
-        the UMAP map of the pretrained codes (needs umap-learn), ``"gmm"`` the
+        the UMAP map of step 2 (needs umap-learn), ``"gmm"`` the
         pretrained codes themselves (standardised), as VaDE does.
 
     Attributes
@@ -182,8 +185,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         Cluster of each training row (:meth:`predict` on the training data).
 
     embedding_ : ndarray of shape (n_samples, n_components)
-        The standardised map of the pretrained codes of the training rows
-        that the codes are held to (step 2); a warm start trains on with it.
+        The standardised map of the training rows (of their and their
+        pretrained codes' neighbours) that the codes are held to (step 2); a warm start trains on with it.
 
     weights_ : ndarray of shape (n_clusters,)
         Weights of the mixture prior.
@@ -294,14 +297,17 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             net.max_epochs = self.pretrain_epochs
             net.partial_fit(data)
         codes, _ = _posteriors(module, data)
-        embedding = _umap_map(codes, self.n_components, seed) if self.init == "umap" else codes
+        if self.init == "umap":
+            embedding = _umap_map(codes, flat_rows(data, np.arange(len(data))), self.n_components, seed)
+        else:
+            embedding = codes
         embedding = (embedding - embedding.mean(0)) / max(embedding.std(), np.finfo(np.float32).tiny)
         self.embedding_ = embedding.astype(np.float32)
         target = torch.from_numpy(self.embedding_)
         # Move the codes onto the map first, with the decoder following them.
         # Without a KL term the posteriors narrow too, so that the components
         # are told apart by the posterior means when the full ELBO starts.
-        phase = "aligning the codes with their UMAP map" if self.init == "umap" else "standardising the codes"
+        phase = "aligning the codes with the UMAP map" if self.init == "umap" else "standardising the codes"
         net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0), phase=phase)
         net.max_epochs = max(ALIGN_EPOCHS, math.ceil(ALIGN_STEPS / math.ceil(len(data) / self.batch_size)))
         net.partial_fit(data, Sides(target=target))
@@ -462,30 +468,41 @@ def _posteriors(module, data, batch_size=1024, to_numpy=True):
     return means.cpu().double().numpy(), variances.cpu().double().numpy()
 
 
-def _umap_map(codes, n_components, seed):
-    """UMAP map of the codes to ``n_components`` dimensions, deterministic for a seed."""
+def _umap_map(codes, rows, n_components, seed):
+    """UMAP map of the union of the codes' and the rows' neighbour graphs, deterministic for a seed.
+
+    The union (umap-learn's, as ``UMAP.__add__`` composes two models) keeps
+    the neighbours that either the codes or the data themselves see: a map of
+    the codes alone clustered the digits worse than a map of the pixels, and a
+    map of the pixels clustered Fashion-MNIST worse than one of the codes; the
+    union's map was within 0.01 of the better one or above both on five data
+    sets (benchmarks/README.md, "Which graph GaussianMixtureVAE maps").
+    """
     try:
-        import umap
+        from umap.umap_ import (
+            find_ab_params,
+            general_simplicial_set_union,
+            reset_local_connectivity,
+            simplicial_set_embedding,
+        )
     except ImportError:  # pragma: no cover - umap-learn is a dependency
         raise ImportError(
             "init='umap' needs umap-learn: pip install umap-learn, or set init='gmm'."
         ) from None
     n_samples = len(codes)
     n_neighbors = max(2, min(UMAP_NEIGHBORS, n_samples - 1))
-    # Exact neighbours from scikit-learn, given to UMAP: its own search (all
-    # pairwise distances below 4,096 rows, NN-descent above) compiles numba code
-    # on first use, 3 of the 7 s that the first map in a process took.
-    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(codes).kneighbors(codes)
-    reducer = umap.UMAP(
-        n_components=n_components,
-        n_neighbors=n_neighbors,
-        min_dist=UMAP_MIN_DIST,
-        # the spectral start needs more samples than dimensions
-        init="spectral" if n_samples > n_components + 2 else "random",
-        random_state=seed,
-        precomputed_knn=(indices, distances, None),  # no search index: the map's transform is never used
-    )
+    graph = general_simplicial_set_union(fuzzy_graph(codes, n_neighbors, seed), fuzzy_graph(rows, n_neighbors, seed))
+    graph = reset_local_connectivity(graph, True)
+    a, b = find_ab_params(1.0, UMAP_MIN_DIST)
     with warnings.catch_warnings():
-        # UMAP warns that a seed makes it single-threaded, and about tiny data sets
+        # umap-learn warns about tiny and disconnected graphs
         warnings.simplefilter("ignore")
-        return reducer.fit_transform(codes)
+        embedding, _ = simplicial_set_embedding(
+            None, graph, n_components, initial_alpha=1.0, a=a, b=b, gamma=1.0, negative_sample_rate=5,
+            n_epochs=None,
+            # the spectral start needs more samples than dimensions
+            init="spectral" if n_samples > n_components + 2 else "random",
+            random_state=np.random.RandomState(seed), metric="euclidean", metric_kwds={},
+            densmap=False, densmap_kwds={}, output_dens=False,
+        )
+    return embedding

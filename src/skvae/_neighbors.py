@@ -57,13 +57,29 @@ def neighbor_graph(data, rows, n_neighbors=N_NEIGHBORS, seed=0, batch_size=4096)
     graph : scipy.sparse.csr_matrix of shape (len(data), len(data)), float32
         Symmetric; weights in (0, 1]; rows outside ``rows`` are empty.
     """
+    if min(n_neighbors, len(rows)) < 2:  # one row has no neighbours
+        return sp.csr_matrix((len(data), len(data)), dtype=np.float32)
+    graph = sp.coo_matrix(fuzzy_graph(flat_rows(data, rows, batch_size), n_neighbors, seed))
+    rows = np.asarray(rows)
+    full = sp.csr_matrix(
+        (graph.data.astype(np.float32), (rows[graph.row], rows[graph.col])), shape=(len(data), len(data))
+    )
+    full.eliminate_zeros()
+    return full
+
+
+def fuzzy_graph(X, n_neighbors=N_NEIGHBORS, seed=0):
+    """UMAP's fuzzy k-NN graph of the rows of ``X`` (an array or sparse matrix of at least 2 rows).
+
+    Exact neighbours from scikit-learn up to ``EXACT_NEIGHBORS_MAX_ROWS``
+    rows, NN-descent (pynndescent, seeded by ``seed``) above; then
+    umap-learn's ``fuzzy_simplicial_set``. Returns a symmetric CSR matrix
+    with weights in (0, 1].
+    """
     from umap.umap_ import fuzzy_simplicial_set
 
-    n, k = len(rows), min(n_neighbors, len(rows))
-    if k < 2:  # one row has no neighbours
-        return sp.csr_matrix((len(data), len(data)), dtype=np.float32)
-    X = _flat_rows(data, rows, batch_size)
-    if n <= EXACT_NEIGHBORS_MAX_ROWS:
+    k = min(n_neighbors, X.shape[0])
+    if X.shape[0] <= EXACT_NEIGHBORS_MAX_ROWS:
         distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
     else:
         from pynndescent import NNDescent
@@ -74,16 +90,10 @@ def neighbor_graph(data, rows, n_neighbors=N_NEIGHBORS, seed=0, batch_size=4096)
         X, k, np.random.RandomState(seed), "euclidean",
         knn_indices=indices.astype(np.int64), knn_dists=distances.astype(np.float32),
     )
-    graph = sp.coo_matrix(graph)
-    rows = np.asarray(rows)
-    full = sp.csr_matrix(
-        (graph.data.astype(np.float32), (rows[graph.row], rows[graph.col])), shape=(len(data), len(data))
-    )
-    full.eliminate_zeros()
-    return full
+    return graph.tocsr()
 
 
-def _flat_rows(data, rows, batch_size):
+def flat_rows(data, rows, batch_size=4096):
     """The rows ``rows`` of ``TrainingRows`` as one float32 array of flat rows (sparse input stays sparse)."""
     if data.sparse:
         values = data.values[np.asarray(data.rows)[rows] if data.rows is not None else rows]
