@@ -46,6 +46,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--n-train", type=int)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--conv", action="store_true", help="a convolutional VAE (square images)")
     args = parser.parse_args()
     import bench_usecases
 
@@ -59,8 +60,10 @@ def main():
         umap_layout = reducer.embedding_
         for batch in args.batch_sizes:
             start = time.perf_counter()
+            side = int(round(X_train.shape[1] ** 0.5))
+            conv = dict(architecture="conv", image_shape=(side, side)) if args.conv else {}
             vae = VAETransformer(2, neighbor_weight=1.0, batch_size=batch, max_epochs=args.epochs,
-                                 random_state=args.seed).fit(X_train)
+                                 random_state=args.seed, **conv).fit(X_train)
             fit = time.perf_counter() - start
             Z_train = vae.transform(X_train)
             rows = {"encoder": vae.transform(X_test)}
