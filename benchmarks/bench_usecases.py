@@ -200,6 +200,8 @@ def reduction_methods(dim):
         "UMAP": umap.UMAP(n_components=dim, random_state=SEED),
         "skvae VAE": reduction_model(dim),
         "skvae VAE + neighbourhood term": reduction_model(dim).set_params(neighbor_weight=1.0),
+        "skvae VAE + neighbourhood term, placement": reduction_model(dim).set_params(
+            neighbor_weight=1.0, placement="neighbors"),
         "skvae AE": AutoencoderTransformer(n_components=dim, random_state=SEED),
         "skvae AE + neighbourhood term": AutoencoderTransformer(n_components=dim, neighbor_weight=1.0,
                                                                random_state=SEED),

@@ -40,7 +40,7 @@ MIXTURE = dict(SMALL, hidden_layer_sizes=(32,), n_components=2, pretrain_epochs=
         VQVAETransformer(**SMALL),
         VQVAETransformer(**CONV, codebook_update="gradient"),
         # the neighbourhood term: a graph of the rows, a bank of their codes, the row numbers batched
-        VAETransformer(**SMALL, neighbor_weight=1.0),
+        VAETransformer(**SMALL, neighbor_weight=1.0, placement="neighbors"),
     ]
 )
 def test_sklearn_contract(estimator, check):

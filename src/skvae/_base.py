@@ -106,6 +106,7 @@ class _BaseAutoencoder(
         verbose=0,
         kl_warmup_epochs=0,
         neighbor_weight=0.0,
+        placement="encoder",
     ):
         store_parameters(self, locals())
 

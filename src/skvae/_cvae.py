@@ -134,7 +134,7 @@ class ConditionalVAETransformer(ExPostSamplerMixin, _BaseAutoencoder):
             Posterior means (the codes) of X.
         """
         X = self._fit(X, y)
-        return self._encode(X)[0].astype(_output_dtype(X), copy=False)
+        return self._codes(X).astype(_output_dtype(X), copy=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):

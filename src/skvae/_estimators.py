@@ -201,6 +201,7 @@ class BetaVAETransformer(VAETransformer):
         verbose=0,
         kl_warmup_epochs=0,
         neighbor_weight=0.0,
+        placement="encoder",
         beta=4.0,
         sampler="prior",
     ):

@@ -268,6 +268,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         verbose=0,
         kl_warmup_epochs=0,
         neighbor_weight=0.0,
+        placement="encoder",
         pretrain_epochs=50,
         init="umap",
     ):

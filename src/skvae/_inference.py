@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows, _output_dtype
 from ._data import iter_batches
 from ._losses import decoder_mean
+from ._neighbors import place_rows
 
 
 # A call with at most this many rows runs as one batch of the smallest of these sizes
@@ -128,6 +129,33 @@ class _InferenceMixin:
 
         return self._run_batches(X, step, name=f"encode, std={return_std}")
 
+    def _codes(self, X):
+        """The codes :meth:`transform` gives validated X: posterior means, or placed among the training rows."""
+        if self.placement == "encoder":
+            return self._encode(X)[0]
+        if not hasattr(self, "placement_rows_"):
+            raise ValueError(
+                "placement='neighbors' places rows among the training rows kept at fit, and this "
+                f"{type(self).__name__} kept none: it was fitted with placement='encoder'. Fit it again "
+                "with placement='neighbors' (and neighbor_weight > 0), or set placement='encoder'."
+            )
+        rows, codes = self.placement_rows_, self.placement_codes_
+        if rows.shape != (codes.shape[0], self.n_features_in_) or codes.shape[1:] != (self.n_components,):
+            raise ValueError(
+                f"The model's placement_rows_ {rows.shape} and placement_codes_ {codes.shape} should be "
+                f"(n, {self.n_features_in_}) and (n, {self.n_components}): the model file was altered. "
+                "Fit the model again."
+            )
+        placed = place_rows(self._flat_rows(X), rows, codes, seed=self.net_.split_seed)
+        return placed.astype(self.placement_codes_.dtype, copy=False)
+
+    def _flat_rows(self, X):
+        """X (validated) as flat float32 rows on the scale the network reads (sparse stays sparse)."""
+        if sp.issparse(X):
+            return sp.csr_matrix(X, dtype=np.float32) / np.float32(self.input_scale_)
+        rows = np.asarray(X).reshape(X.shape[0], -1).astype(np.float32)
+        return rows / np.float32(self.input_scale_) if self.input_scale_ != 1 else rows
+
     def transform(self, X, *, return_std=False):
         """Encode X to its latent codes (posterior means).
 
@@ -143,15 +171,23 @@ class _InferenceMixin:
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            Posterior means; deterministic.
+            Posterior means, or with ``placement="neighbors"`` the codes
+            placed among the training rows; deterministic.
         Z_std : ndarray of shape (n_samples, n_components)
             Posterior standard deviations, only if ``return_std`` is True.
             Under ``set_output(transform="pandas")`` (or ``"polars"``) both
             are data frames, with the same columns and index.
         """
         check_is_fitted(self)
+        if return_std and self.placement != "encoder":
+            raise ValueError(
+                "return_std=True gives the encoder's posterior spread, and codes placed among the "
+                "training rows (placement='neighbors') have none. Set placement='encoder' for it."
+            )
         rows = self._validate_input(X, reset=False)
         dtype = _output_dtype(rows)
+        if not return_std:
+            return self._codes(rows).astype(dtype, copy=False)
         codes = [c.astype(dtype, copy=False) for c in self._encode(rows, return_std=return_std)]
         if not return_std:
             return codes[0]
@@ -219,4 +255,4 @@ class _InferenceMixin:
             import pandas as pd
 
             X = pd.DataFrame(X, columns=self.feature_names_in_)
-        return self._encode(self._validate_input(X, reset=False))[0]
+        return self._codes(self._validate_input(X, reset=False))

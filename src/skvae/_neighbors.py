@@ -217,3 +217,97 @@ def check_graph_rows(graph, n_rows):
             "same data, or set warm_start=False to fit anew."
         )
 
+
+
+# placement="neighbors": epochs that move each new row (UMAP's transform runs
+# 100 up to 10,000 rows and 30 above; 30 kept its quality on the digits, 0.960
+# against 0.960 5-NN accuracy, at a third of the time), UMAP's transform
+# learning rate (a quarter of its fit's), and negative draws per edge sample
+# that a table holds (UMAP draws about NEGATIVES_PER_POSITIVE).
+PLACEMENT_EPOCHS = 30
+PLACEMENT_RATE = 0.25
+_NEGATIVE_DRAWS = 2 * NEGATIVES_PER_POSITIVE
+
+
+def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEMENT_EPOCHS, batch_size=4096):
+    """Codes of the rows of ``X`` placed among training ``rows`` with codes ``codes``, as UMAP's transform does.
+
+    Each row starts at the mean of its nearest training rows' codes,
+    weighted by UMAP's fuzzy membership strengths (umap-learn's
+    ``smooth_knn_dist`` and ``compute_membership_strengths``), then takes
+    ``n_epochs`` epochs of UMAP's optimisation against the fixed training
+    codes (``optimize_layout_euclidean`` with the training layout fixed):
+    each edge pulls as often as its weight says, and repels from random
+    training codes. One epoch's updates are applied at once, and the random
+    training codes come from a table drawn from ``seed`` alone, indexed by
+    the neighbour's rank: a row's code depends on that row only, not on the
+    others placed with it or their order.
+    """
+    from umap.umap_ import compute_membership_strengths, smooth_knn_dist
+
+    k = min(n_neighbors, rows.shape[0])
+    indices = NearestNeighbors(n_neighbors=k).fit(rows).kneighbors(X, return_distance=False)
+    distances = _distances(X, rows, indices, batch_size=256)  # 256 x 15 neighbours x 784 pixels: 24 MB
+    sigmas, rhos = smooth_knn_dist(distances, float(k), local_connectivity=0.0)
+    _, _, weights, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
+    # float64: a row's code then rounds the same placed alone or among others (float32 sums did not)
+    weights = torch.as_tensor(weights.reshape(len(indices), k), dtype=torch.float64)
+    weights[weights < 1 / n_epochs] = 0  # too weak to be sampled once (the nearest neighbour weighs 1)
+    layout = torch.as_tensor(codes, dtype=torch.float64) * CODE_SCALE
+    generator = torch.Generator().manual_seed(int(seed))
+    negatives = torch.randint(len(layout), (n_epochs, k, _NEGATIVE_DRAWS), generator=generator)
+    indices = torch.as_tensor(indices, dtype=torch.int64)
+    placed = [
+        _place(layout, index, weight, negatives)
+        for index, weight in zip(indices.split(batch_size), weights.split(batch_size))
+    ]
+    return (torch.cat(placed) / CODE_SCALE).numpy()
+
+
+def _distances(X, rows, indices, batch_size):
+    """Euclidean distances of each row of X to its neighbours ``indices`` among ``rows``, as float32.
+
+    Computed row by row (a search's matrix products round by how many rows
+    they were given), so that a row's distances do not depend on the rows
+    placed with it.
+    """
+    out = np.empty(indices.shape, np.float32)
+    for start in range(0, X.shape[0], batch_size):
+        part = slice(start, start + batch_size)
+        x, index = X[part], indices[part]
+        if sp.issparse(X):
+            x = x.toarray()
+        neighbors = rows[index.ravel()]
+        neighbors = neighbors.toarray() if sp.issparse(neighbors) else neighbors
+        neighbors = neighbors.reshape(*index.shape, -1).astype(np.float64)
+        out[part] = np.sqrt(((x[:, None, :].astype(np.float64) - neighbors) ** 2).sum(-1))
+    return out
+
+
+def _place(layout, indices, weights, negatives):
+    """UMAP's transform optimisation of rows with neighbours ``indices`` (weights ``weights``) on ``layout``."""
+    n_epochs = len(negatives)
+    neighbors = layout[indices]  # (rows, k, dim)
+    codes = (weights[..., None] * neighbors).sum(1) / weights.sum(1, keepdim=True)
+    every = torch.where(weights > 0, 1 / weights.clamp_min(1e-12), torch.inf)  # epochs between an edge's samples
+    next_pull, every_push = every.clone(), every / NEGATIVES_PER_POSITIVE
+    next_push = every_push.clone()
+    draws = torch.arange(_NEGATIVE_DRAWS)
+    for epoch in range(n_epochs):
+        rate = PLACEMENT_RATE * (1 - epoch / n_epochs)
+        active = next_pull <= epoch
+        diff = codes[:, None] - neighbors
+        d2 = diff.pow(2).sum(-1, keepdim=True)
+        pull = -2 * CURVE_A * CURVE_B * d2.clamp_min(1e-12).pow(CURVE_B - 1) / (CURVE_A * d2.pow(CURVE_B) + 1)
+        pull = torch.where(d2 > 0, pull, 0)
+        codes = codes + ((pull * diff).clamp(-4, 4) * active[..., None]).sum(1) * rate
+        next_pull = torch.where(active, next_pull + every, next_pull)
+        count = ((epoch - next_push) / every_push).floor().clamp(0, _NEGATIVE_DRAWS)
+        count = torch.where(active, count, 0)
+        next_push = next_push + count * torch.where(active, every_push, 0)
+        diff = codes[:, None, None] - layout[negatives[epoch]]  # (rows, k, draws, dim)
+        d2 = diff.pow(2).sum(-1, keepdim=True)
+        push = torch.where(d2 > 0, 2 * CURVE_B / ((0.001 + d2) * (CURVE_A * d2.pow(CURVE_B) + 1)), 0)
+        used = (draws < count[..., None])[..., None]
+        codes = codes + ((push * diff).clamp(-4, 4) * used).sum((1, 2)) * rate
+    return codes

@@ -319,6 +319,25 @@ SHARED = (
         It is of most use for 2-D and 3-D maps. 0 trains without it.
         :meth:`partial_fit` never trains with it: it needs all the rows at once.""",
     ),
+    Parameter(
+        "placement",
+        '{"encoder", "neighbors"}',
+        "encoder",
+        [StrOptions({"encoder", "neighbors"})],
+        """\
+        How :meth:`transform` gives the codes of rows. ``"encoder"``: the
+        posterior means, fast (one network call a batch). ``"neighbors"``
+        (needs ``neighbor_weight > 0``): each row is placed as UMAP's
+        ``transform`` places new points, starting at the weighted mean of the
+        codes of its 15 nearest training rows and moved for 30 epochs along
+        those edges and away from random training codes, so that rows the
+        encoder has not seen keep their neighbourhoods as well as the
+        training rows do. It keeps the training rows and their codes in the
+        model (``placement_rows_``, ``placement_codes_``; saved with it, as
+        UMAP keeps its training data), and each call searches them, which on
+        wide rows costs far more than the encoder. The codes still decode.
+        Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
+    ),
 )
 
 # Merged into each estimator's own _parameter_constraints.
@@ -386,6 +405,11 @@ ATTRIBUTES = """\
         ``graph_``) that the neighbourhood term trained with; rows held out
         for validation have no edges. Set only when ``neighbor_weight > 0``,
         and saved with the model, so that a warm start trains on with it.
+
+    placement_rows_, placement_codes_ : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features), ndarray of shape (n_samples, n_components)
+        The training rows (flat, on the scale the network reads) and their
+        codes, that ``placement="neighbors"`` places new rows among. Set only
+        with that setting.
 
     prior_ : object
         The distribution :meth:`sample` draws codes from (read-only), with

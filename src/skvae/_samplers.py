@@ -90,6 +90,7 @@ class ExPostSamplerMixin:
         verbose=0,
         kl_warmup_epochs=0,
         neighbor_weight=0.0,
+        placement="encoder",
         sampler="prior",
     ):
         store_parameters(self, locals())

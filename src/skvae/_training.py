@@ -90,9 +90,9 @@ class _TrainingMixin:
             Posterior means (the codes) of X.
         """
         X = self._fit(X)
-        return self._encode(X)[0].astype(_output_dtype(X), copy=False)
+        return self._codes(X).astype(_output_dtype(X), copy=False)
 
-    @available_if(lambda self: self._incremental)
+    @available_if(lambda self: self._trains_incrementally())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one pass over X, on from the fitted state (a new model at the first call).
@@ -141,6 +141,7 @@ class _TrainingMixin:
         """
         warm = (self.warm_start or incremental) and hasattr(self, "net_")
         interrupted = None
+        self._check_placement(incremental)
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
             condition = self._training_condition(y, X.shape[0], reset=not warm, **target_options)
@@ -199,6 +200,7 @@ class _TrainingMixin:
             net.module_.eval()
             self._attach_net(net, kind)
             self._fit_statistics(X)
+            self._keep_placement_rows(X)
         if writes:
             self.save(self.checkpoint_path, training_state=True)
         if interrupted is not None:
@@ -212,6 +214,43 @@ class _TrainingMixin:
             )
             raise interrupted
         return X
+
+    def _trains_incrementally(self):
+        """Whether partial_fit is there; an AttributeError that says why where it is not for a parameter."""
+        if self._incremental and self.placement != "encoder":
+            raise AttributeError(
+                "partial_fit is not available with placement='neighbors': it sees one chunk of rows at a "
+                "time, and new rows are placed among all the training rows. Use fit, or placement='encoder'."
+            )
+        return self._incremental
+
+    # whether placement="neighbors" can place rows among this model's codes (VQ-VAE's are a codebook's)
+    _placeable = True
+
+    def _check_placement(self, incremental):
+        """Refuse placement="neighbors" where it cannot be given, before anything trains."""
+        if self.placement == "encoder":
+            return
+        why = None
+        if not self._placeable:
+            why = f"{type(self).__name__}'s codes are quantised to a codebook, which placing does not keep"
+        elif incremental:
+            why = "partial_fit sees one chunk of rows at a time, and the rows to place among are all of them"
+        elif not self.neighbor_weight:
+            why = ("it places rows among codes trained to keep their neighbourhoods, which needs "
+                   "neighbor_weight > 0 (try 1.0)")
+        if why:
+            raise ValueError(f"placement='neighbors' cannot be used here: {why}. Set placement='encoder' "
+                             "to encode rows with the network.")
+
+    def _keep_placement_rows(self, X):
+        """Keep the training rows and their codes for placement="neighbors" (or drop an earlier fit's)."""
+        if self.placement == "encoder":
+            vars(self).pop("placement_rows_", None)
+            vars(self).pop("placement_codes_", None)
+            return
+        self.placement_rows_ = self._flat_rows(X)
+        self.placement_codes_ = self._encode(X)[0]
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.

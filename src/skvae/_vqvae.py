@@ -167,6 +167,7 @@ class VQVAETransformer(_BaseAutoencoder):
     """
 
     _module_class = VectorQuantizedAutoencoder
+    _placeable = False
 
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
@@ -205,6 +206,7 @@ class VQVAETransformer(_BaseAutoencoder):
         verbose=0,
         kl_warmup_epochs=0,
         neighbor_weight=0.0,
+        placement="encoder",
         n_embeddings=128,
         embedding_dim="auto",
         commitment_cost=0.25,
