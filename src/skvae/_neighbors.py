@@ -285,29 +285,35 @@ def _distances(X, rows, indices, batch_size):
 
 
 def _place(layout, indices, weights, negatives):
-    """UMAP's transform optimisation of rows with neighbours ``indices`` (weights ``weights``) on ``layout``."""
+    """UMAP's transform optimisation of rows with neighbours ``indices`` (weights ``weights``) on ``layout``.
+
+    Each epoch updates only the edges it samples (an edge of weight w about
+    every 1 / w epochs) and their draws of negatives, as UMAP does, but all
+    at once: a row's updates are summed in its edges' order.
+    """
     n_epochs = len(negatives)
     neighbors = layout[indices]  # (rows, k, dim)
     codes = (weights[..., None] * neighbors).sum(1) / weights.sum(1, keepdim=True)
     every = torch.where(weights > 0, 1 / weights.clamp_min(1e-12), torch.inf)  # epochs between an edge's samples
     next_pull, every_push = every.clone(), every / NEGATIVES_PER_POSITIVE
     next_push = every_push.clone()
-    draws = torch.arange(_NEGATIVE_DRAWS)
     for epoch in range(n_epochs):
         rate = PLACEMENT_RATE * (1 - epoch / n_epochs)
-        active = next_pull <= epoch
-        diff = codes[:, None] - neighbors
+        row, rank = torch.nonzero(next_pull <= epoch, as_tuple=True)
+        diff = codes[row] - neighbors[row, rank]
         d2 = diff.pow(2).sum(-1, keepdim=True)
         pull = -2 * CURVE_A * CURVE_B * d2.clamp_min(1e-12).pow(CURVE_B - 1) / (CURVE_A * d2.pow(CURVE_B) + 1)
         pull = torch.where(d2 > 0, pull, 0)
-        codes = codes + ((pull * diff).clamp(-4, 4) * active[..., None]).sum(1) * rate
-        next_pull = torch.where(active, next_pull + every, next_pull)
-        count = ((epoch - next_push) / every_push).floor().clamp(0, _NEGATIVE_DRAWS)
-        count = torch.where(active, count, 0)
-        next_push = next_push + count * torch.where(active, every_push, 0)
-        diff = codes[:, None, None] - layout[negatives[epoch]]  # (rows, k, draws, dim)
+        codes = codes.index_add(0, row, (pull * diff).clamp(-4, 4) * rate)
+        next_pull[row, rank] += every[row, rank]
+        count = ((epoch - next_push[row, rank]) / every_push[row, rank]).floor().clamp(0, _NEGATIVE_DRAWS).long()
+        next_push[row, rank] += count * every_push[row, rank]
+        # each edge's draws: the first `count` of its rank's row of this epoch's table
+        edge = torch.repeat_interleave(torch.arange(len(row)), count)
+        draw = torch.arange(len(edge)) - (torch.cumsum(count, 0) - count)[edge]
+        pushed = row[edge]
+        diff = codes[pushed] - layout[negatives[epoch, rank[edge], draw]]
         d2 = diff.pow(2).sum(-1, keepdim=True)
         push = torch.where(d2 > 0, 2 * CURVE_B / ((0.001 + d2) * (CURVE_A * d2.pow(CURVE_B) + 1)), 0)
-        used = (draws < count[..., None])[..., None]
-        codes = codes + ((push * diff).clamp(-4, 4) * used).sum((1, 2)) * rate
+        codes = codes.index_add(0, pushed, (push * diff).clamp(-4, 4) * rate)
     return codes
