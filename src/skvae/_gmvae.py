@@ -3,7 +3,8 @@
 What this model owns: its module (the mixture prior, in
 :class:`skvae.modules.GaussianMixtureVariationalAutoencoder`), its training
 before the main one (pretraining, then a UMAP map of the codes' and the data's
-neighbours that places the mixture), its loss (the ELBO plus an anchor to that map), and its sampling.
+neighbours that places the mixture), its loss (the ELBO plus an anchor to that
+map), and its sampling.
 """
 
 import math
@@ -186,7 +187,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
     embedding_ : ndarray of shape (n_samples, n_components)
         The standardised map of the training rows (of their and their
-        pretrained codes' neighbours) that the codes are held to (step 2); a warm start trains on with it.
+        pretrained codes' neighbours) that the codes are held to (step 2); a
+        warm start trains on with it.
 
     weights_ : ndarray of shape (n_clusters,)
         Weights of the mixture prior.

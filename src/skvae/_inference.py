@@ -188,9 +188,7 @@ class _InferenceMixin:
         dtype = _output_dtype(rows)
         if not return_std:
             return self._codes(rows).astype(dtype, copy=False)
-        codes = [c.astype(dtype, copy=False) for c in self._encode(rows, return_std=return_std)]
-        if not return_std:
-            return codes[0]
+        codes = [c.astype(dtype, copy=False) for c in self._encode(rows, return_std=True)]
         # scikit-learn's set_output wraps only the first of the outputs: the second is wrapped here
         return codes[0], _wrap_data_with_container("transform", codes[1], X, self)
 

@@ -218,7 +218,6 @@ def check_graph_rows(graph, n_rows):
         )
 
 
-
 # placement="neighbors": epochs that move each new row (UMAP's transform runs
 # 100 up to 10,000 rows and 30 above; 30 kept its quality on the digits, 0.960
 # against 0.960 5-NN accuracy, at a third of the time), UMAP's transform

@@ -125,6 +125,10 @@ class _TrainingMixin:
     # its training rows at once (GaussianMixtureVAE's map) sets this False.
     _incremental = True
 
+    # Whether placement="neighbors" can place rows among this model's codes: a
+    # model whose codes are a codebook's (VQ-VAE) sets this False.
+    _placeable = True
+
     # What the main training is called in the progress that verbose shows; a model that
     # trains in phases (GaussianMixtureVAE) names its main one and passes the others' names.
     _training_phase = "training"
@@ -223,9 +227,6 @@ class _TrainingMixin:
                 "time, and new rows are placed among all the training rows. Use fit, or placement='encoder'."
             )
         return self._incremental
-
-    # whether placement="neighbors" can place rows among this model's codes (VQ-VAE's are a codebook's)
-    _placeable = True
 
     def _check_placement(self, incremental):
         """Refuse placement="neighbors" where it cannot be given, before anything trains."""
