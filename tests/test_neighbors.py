@@ -236,3 +236,10 @@ def test_a_refit_that_encodes_keeps_no_training_rows(placed, digits_split):
     model = clone_fitted(placed, placement="encoder", neighbor_weight=0.0, max_epochs=1)
     model.fit(digits_split[0][:100])
     assert not hasattr(model, "placement_rows_") and not hasattr(model, "placement_codes_")
+
+
+def test_a_conditional_vae_that_places_offers_no_partial_fit_either(digits_split):
+    X, _, y, _ = digits_split
+    cvae = skvae.ConditionalVAETransformer(2, neighbor_weight=1.0, placement="neighbors", max_epochs=1)
+    assert not hasattr(cvae, "partial_fit")
+    assert hasattr(cvae.set_params(placement="encoder"), "partial_fit")

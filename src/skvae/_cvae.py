@@ -11,6 +11,7 @@ import torch
 from scipy.special import logsumexp
 from sklearn.base import _fit_context
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 from ._base import _BaseAutoencoder
@@ -136,6 +137,7 @@ class ConditionalVAETransformer(ExPostSamplerMixin, _BaseAutoencoder):
         X = self._fit(X, y)
         return self._codes(X).astype(_output_dtype(X), copy=False)
 
+    @available_if(lambda self: self._trains_incrementally())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
         """Train for one pass over X and its labels y, on from the fitted state.

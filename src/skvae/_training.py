@@ -145,7 +145,7 @@ class _TrainingMixin:
         """
         warm = (self.warm_start or incremental) and hasattr(self, "net_")
         interrupted = None
-        self._check_placement(incremental)
+        self._check_placement()
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
             condition = self._training_condition(y, X.shape[0], reset=not warm, **target_options)
@@ -228,15 +228,16 @@ class _TrainingMixin:
             )
         return self._incremental
 
-    def _check_placement(self, incremental):
-        """Refuse placement="neighbors" where it cannot be given, before anything trains."""
+    def _check_placement(self):
+        """Refuse placement="neighbors" where it cannot be given, before anything trains.
+
+        (partial_fit is not there with it: see :meth:`_trains_incrementally`.)
+        """
         if self.placement == "encoder":
             return
         why = None
         if not self._placeable:
             why = f"{type(self).__name__}'s codes are quantised to a codebook, which placing does not keep"
-        elif incremental:
-            why = "partial_fit sees one chunk of rows at a time, and the rows to place among are all of them"
         elif not self.neighbor_weight:
             why = ("it places rows among codes trained to keep their neighbourhoods, which needs "
                    "neighbor_weight > 0 (try 1.0)")
