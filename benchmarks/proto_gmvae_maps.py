@@ -20,9 +20,9 @@ import warnings
 import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
-from sklearn.neighbors import NearestNeighbors
 
 from skvae import GaussianMixtureVAE, _gmvae
+from skvae._neighbors import fuzzy_graph as skvae_fuzzy_graph
 from skvae.datasets import load_digits_images, load_mnist_like
 
 
@@ -34,7 +34,7 @@ def pretrained_codes(X, seed, k=10):
     """The codes GaussianMixtureVAE maps, after its default pretraining."""
     seen = {}
 
-    def capture(codes, n_components, seed):
+    def capture(codes, rows, n_components, seed):
         seen["codes"] = codes
         raise _Stop
 
@@ -48,13 +48,9 @@ def pretrained_codes(X, seed, k=10):
     return seen["codes"]
 
 
-def fuzzy_graph(X, seed, n_neighbors=_gmvae.UMAP_NEIGHBORS):
-    from umap.umap_ import fuzzy_simplicial_set
-
-    distances, indices = NearestNeighbors(n_neighbors=n_neighbors).fit(X).kneighbors(X)
-    graph, _, _ = fuzzy_simplicial_set(X, n_neighbors, np.random.RandomState(seed), "euclidean",
-                                       knn_indices=indices, knn_dists=distances.astype(np.float32))
-    return graph.tocsr()
+def fuzzy_graph(X, seed):
+    """The graph of X that GaussianMixtureVAE builds (skvae's own builder, with N2D's 20 neighbours)."""
+    return skvae_fuzzy_graph(X, _gmvae.UMAP_NEIGHBORS, seed)
 
 
 def embed(graph, seed, dim=10):
