@@ -232,10 +232,49 @@ def test_placement_rows_and_codes_that_disagree_are_refused_not_used(placed, dig
         loaded.transform(digits_split[1][:5])
 
 
+@pytest.fixture(scope="module")
+def placed_wide(digits_split):
+    """A placing model of the digits at 16 x 16 (256 features): wide enough to be searched in a projection."""
+    wide = [np.kron(X.reshape(-1, 8, 8), np.ones((1, 2, 2), np.float32)).reshape(len(X), -1) for X in digits_split[:2]]
+    model = VAETransformer(2, neighbor_weight=1.0, placement="neighbors", max_epochs=20, random_state=0)
+    return model.fit(wide[0]), wide
+
+
+def test_wide_rows_are_searched_in_their_first_principal_axes_and_placed_as_well(
+        placed_wide, placed, digits_split, tmp_path):
+    model, (X_train, X_test) = placed_wide
+    y_train, y_test = digits_split[2:]
+    assert model.placement_projection_.shape == (256, 50)
+    assert model.placement_projected_.shape == (len(X_train), 50)
+    assert not hasattr(placed, "placement_projection_")  # 64 features are searched whole
+    whole = clone_fitted(model)
+    del whole.placement_projection_, whole.placement_projected_
+    Z = model.transform(X_test)
+    assert not np.array_equal(Z, whole.transform(X_test))  # the projection is what was searched
+    by_projection = knn_accuracy(model, X_train, X_test, y_train, y_test)
+    by_whole_rows = knn_accuracy(whole, X_train, X_test, y_train, y_test)
+    assert by_projection > by_whole_rows - 0.02, (by_projection, by_whole_rows)
+    np.testing.assert_allclose(model.transform(X_test[:7]), Z[:7], atol=1e-6)  # alone as among others
+    loaded = skvae.load(model.save(tmp_path / "wide.skvae"))
+    np.testing.assert_array_equal(loaded.transform(X_test), Z)
+
+
+def test_a_search_projection_that_disagrees_with_the_rows_is_refused_not_used(placed_wide, tmp_path):
+    model, (_, X_test) = placed_wide
+    path = model.save(tmp_path / "wide.skvae")
+    for alter in (lambda m: delattr(m, "placement_projected_"),
+                  lambda m: setattr(m, "placement_projected_", m.placement_projected_[:10]),
+                  lambda m: setattr(m, "placement_projection_", m.placement_projection_[:100])):
+        loaded = skvae.load(path)
+        alter(loaded)
+        with pytest.raises(ValueError, match="altered"):
+            loaded.transform(X_test[:5])
+
+
 def test_a_refit_that_encodes_keeps_no_training_rows(placed, digits_split):
     model = clone_fitted(placed, placement="encoder", neighbor_weight=0.0, max_epochs=1)
     model.fit(digits_split[0][:100])
-    assert not hasattr(model, "placement_rows_") and not hasattr(model, "placement_codes_")
+    assert not [name for name in vars(model) if name.startswith("placement_")]
 
 
 def test_a_conditional_vae_that_places_offers_no_partial_fit_either(digits_split):

@@ -146,8 +146,26 @@ class _InferenceMixin:
                 f"(n, {self.n_features_in_}) and (n, {self.n_components}): the model file was altered. "
                 "Fit the model again."
             )
-        placed = place_rows(self._flat_rows(X), rows, codes, seed=self.net_.split_seed)
+        search = self._placement_search(rows)
+        placed = place_rows(self._flat_rows(X), rows, codes, seed=self.net_.split_seed, search=search)
         return placed.astype(self.placement_codes_.dtype, copy=False)
+
+    def _placement_search(self, rows):
+        """The (projection, projected rows) that placement searches, None to search ``rows``; checked against them."""
+        projection = getattr(self, "placement_projection_", None)
+        projected = getattr(self, "placement_projected_", None)
+        if projection is None and projected is None:
+            return None
+        shapes = tuple(getattr(a, "shape", None) for a in (projection, projected))
+        if None in shapes or len(shapes[0]) != 2 or shapes != (
+            (rows.shape[1], shapes[0][1]), (rows.shape[0], shapes[0][1])
+        ):
+            raise ValueError(
+                "The model's placement_projection_ and placement_projected_ should be (n_features, k) and "
+                f"(n, k) for placement_rows_ {rows.shape}, and are {shapes}: the model file was altered. "
+                "Fit the model again."
+            )
+        return projection, projected
 
     def _flat_rows(self, X):
         """X (validated) as flat float32 rows on the scale the network reads (sparse stays sparse)."""

@@ -226,9 +226,32 @@ def check_graph_rows(graph, n_rows):
 PLACEMENT_EPOCHS = 30
 PLACEMENT_RATE = 0.25
 _NEGATIVE_DRAWS = 2 * NEGATIVES_PER_POSITIVE
+# placement searches the neighbours of rows wider than twice this many features
+# in their first SEARCH_COMPONENTS principal axes (as UMAP's search is
+# approximate too); the weights still come from the distances of the full rows.
+# On 10,000 Fashion-MNIST images: 5-NN accuracy 0.704 against 0.699 for the
+# search of the 784 pixels, in a third of the time (benchmarks/README.md).
+SEARCH_COMPONENTS = 50
 
 
-def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEMENT_EPOCHS, batch_size=4096):
+def search_projection(rows, seed=0):
+    """The projection (n_features, SEARCH_COMPONENTS) that placement searches ``rows`` in, or None to search them whole.
+
+    Their first principal axes, for dense rows wider than twice
+    ``SEARCH_COMPONENTS`` features; narrower rows gain little from it, and
+    sparse ones are searched whole. The rows are not centred first: a
+    translation changes no distance.
+    """
+    from sklearn.decomposition import PCA
+
+    if sp.issparse(rows) or rows.shape[1] <= 2 * SEARCH_COMPONENTS or rows.shape[0] <= SEARCH_COMPONENTS:
+        return None
+    pca = PCA(SEARCH_COMPONENTS, random_state=int(seed)).fit(rows)
+    return np.ascontiguousarray(pca.components_.T, dtype=np.float32)
+
+
+def place_rows(X, rows, codes, seed=0, search=None, n_neighbors=N_NEIGHBORS, n_epochs=PLACEMENT_EPOCHS,
+               batch_size=4096):
     """Codes of the rows of ``X`` placed among training ``rows`` with codes ``codes``, as UMAP's transform does.
 
     Each row starts at the mean of its nearest training rows' codes,
@@ -241,12 +264,22 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
     training codes come from a table drawn from ``seed`` alone, indexed by
     the neighbour's rank: a row's code depends on that row only, not on the
     others placed with it or their order.
+
+    ``search``: None to search ``rows`` themselves, or a pair (projection,
+    projected rows) from :func:`search_projection` to search the neighbours
+    in that projection; their distances are computed on the rows either way.
     """
     from umap.umap_ import compute_membership_strengths, smooth_knn_dist
 
     k = min(n_neighbors, rows.shape[0])
-    indices = NearestNeighbors(n_neighbors=k).fit(rows).kneighbors(X, return_distance=False)
-    distances = _distances(X, rows, indices, batch_size=256)  # 256 x 15 neighbours x 784 pixels: 24 MB
+    if search is None:
+        indices = NearestNeighbors(n_neighbors=k).fit(rows).kneighbors(X, return_distance=False)
+    else:
+        projection, projected = search
+        indices = NearestNeighbors(n_neighbors=k).fit(projected).kneighbors(
+            np.asarray(X @ projection, dtype=np.float32), return_distance=False
+        )
+    distances = _distances(X, rows, indices, batch_size=256)  # 256 x 15 neighbours x 784 pixels: 12 MB
     sigmas, rhos = smooth_knn_dist(distances, float(k), local_connectivity=0.0)
     _, _, weights, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
     # float64: a row's code then rounds the same placed alone or among others (float32 sums did not)
@@ -266,7 +299,7 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
 def _distances(X, rows, indices, batch_size):
     """Euclidean distances of each row of X to its neighbours ``indices`` among ``rows``, as float32.
 
-    Computed row by row (a search's matrix products round by how many rows
+    Computed pair by pair (a search's matrix products round by how many rows
     they were given), so that a row's distances do not depend on the rows
     placed with it.
     """
@@ -278,8 +311,8 @@ def _distances(X, rows, indices, batch_size):
             x = x.toarray()
         neighbors = rows[index.ravel()]
         neighbors = neighbors.toarray() if sp.issparse(neighbors) else neighbors
-        neighbors = neighbors.reshape(*index.shape, -1).astype(np.float64)
-        out[part] = np.sqrt(((x[:, None, :].astype(np.float64) - neighbors) ** 2).sum(-1))
+        diff = x[:, None, :] - neighbors.reshape(*index.shape, -1)
+        out[part] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))  # a sum over each pair's own features
     return out
 
 

@@ -334,8 +334,10 @@ SHARED = (
         encoder has not seen keep their neighbourhoods as well as the
         training rows do. It keeps the training rows and their codes in the
         model (``placement_rows_``, ``placement_codes_``; saved with it, as
-        UMAP keeps its training data), and each call searches them, which on
-        wide rows costs far more than the encoder. The codes still decode.
+        UMAP keeps its training data), and each call searches them (rows of
+        more than 100 features in their first 50 principal axes, kept as
+        ``placement_projection_`` and ``placement_projected_``), which costs
+        far more than the encoder. The codes still decode.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
     ),
 )
@@ -410,6 +412,13 @@ ATTRIBUTES = """\
         The training rows (flat, on the scale the network reads) and their
         codes, that ``placement="neighbors"`` places new rows among. Set only
         with that setting.
+
+    placement_projection_, placement_projected_ : ndarray of shape (n_features, 50), ndarray of shape (n_samples, 50)
+        The first 50 principal axes of ``placement_rows_`` and the rows
+        projected on them, which ``placement="neighbors"`` searches for each
+        new row's nearest training rows (their distances are then computed on
+        the rows themselves). Set only with that setting, for dense rows of
+        more than 100 features.
 
     prior_ : object
         The distribution :meth:`sample` draws codes from (read-only), with

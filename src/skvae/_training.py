@@ -23,7 +23,7 @@ from ._checks import _in_unit_range, _output_dtype, _positive_ints
 from ._data import Sides, TrainingRows, train_valid_split
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
-from ._neighbors import NeighborhoodLoss, check_graph_rows, encoded_rows, neighbor_graph
+from ._neighbors import NeighborhoodLoss, check_graph_rows, encoded_rows, neighbor_graph, search_projection
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
@@ -247,12 +247,16 @@ class _TrainingMixin:
 
     def _keep_placement_rows(self, X):
         """Keep the training rows and their codes for placement="neighbors" (or drop an earlier fit's)."""
+        for name in ("placement_rows_", "placement_codes_", "placement_projection_", "placement_projected_"):
+            vars(self).pop(name, None)
         if self.placement == "encoder":
-            vars(self).pop("placement_rows_", None)
-            vars(self).pop("placement_codes_", None)
             return
         self.placement_rows_ = self._flat_rows(X)
         self.placement_codes_ = self._encode(X)[0]
+        projection = search_projection(self.placement_rows_, seed=self.net_.split_seed)
+        if projection is not None:
+            self.placement_projection_ = projection
+            self.placement_projected_ = self.placement_rows_ @ projection
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.
