@@ -240,15 +240,16 @@ def placed_wide(digits_split):
     return model.fit(wide[0]), wide
 
 
-def test_wide_rows_are_searched_in_their_first_principal_axes_and_placed_as_well(
+def test_wide_rows_are_kept_and_searched_as_their_first_principal_components_and_placed_as_well(
         placed_wide, placed, digits_split, tmp_path):
     model, (X_train, X_test) = placed_wide
     y_train, y_test = digits_split[2:]
     assert model.placement_projection_.shape == (256, 50)
-    assert model.placement_projected_.shape == (len(X_train), 50)
-    assert not hasattr(placed, "placement_projection_")  # 64 features are searched whole
+    assert model.placement_rows_.shape == (len(X_train), 50)  # not 256 numbers a row
+    assert not hasattr(placed, "placement_projection_")  # 64 features are kept whole
     whole = clone_fitted(model)
-    del whole.placement_projection_, whole.placement_projected_
+    del whole.placement_projection_
+    whole.placement_rows_ = X_train
     Z = model.transform(X_test)
     assert not np.array_equal(Z, whole.transform(X_test))  # the projection is what was searched
     by_projection = knn_accuracy(model, X_train, X_test, y_train, y_test)
@@ -259,16 +260,20 @@ def test_wide_rows_are_searched_in_their_first_principal_axes_and_placed_as_well
     np.testing.assert_array_equal(loaded.transform(X_test), Z)
 
 
-def test_a_search_projection_that_disagrees_with_the_rows_is_refused_not_used(placed_wide, tmp_path):
+def test_a_search_projection_that_disagrees_with_the_rows_is_refused_not_used(placed_wide, placed, tmp_path):
     model, (_, X_test) = placed_wide
     path = model.save(tmp_path / "wide.skvae")
-    for alter in (lambda m: delattr(m, "placement_projected_"),
-                  lambda m: setattr(m, "placement_projected_", m.placement_projected_[:10]),
-                  lambda m: setattr(m, "placement_projection_", m.placement_projection_[:100])):
+    for alter in (lambda m: delattr(m, "placement_projection_"),
+                  lambda m: setattr(m, "placement_projection_", m.placement_projection_[:100]),
+                  lambda m: setattr(m, "placement_projection_", m.placement_projection_[:, :10])):
         loaded = skvae.load(path)
         alter(loaded)
         with pytest.raises(ValueError, match="altered"):
             loaded.transform(X_test[:5])
+    narrow = skvae.load(placed.save(tmp_path / "narrow.skvae"))
+    narrow.placement_projection_ = model.placement_projection_[:64]  # a projection the rows never had
+    with pytest.raises(ValueError, match="altered"):
+        narrow.transform(X_test[:5, :64])
 
 
 def test_a_refit_that_encodes_keeps_no_training_rows(placed, digits_split):

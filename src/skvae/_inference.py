@@ -140,32 +140,24 @@ class _InferenceMixin:
                 "with placement='neighbors' (and neighbor_weight > 0), or set placement='encoder'."
             )
         rows, codes = self.placement_rows_, self.placement_codes_
-        if rows.shape != (codes.shape[0], self.n_features_in_) or codes.shape[1:] != (self.n_components,):
-            raise ValueError(
-                f"The model's placement_rows_ {rows.shape} and placement_codes_ {codes.shape} should be "
-                f"(n, {self.n_features_in_}) and (n, {self.n_components}): the model file was altered. "
-                "Fit the model again."
-            )
-        search = self._placement_search(rows)
-        placed = place_rows(self._flat_rows(X), rows, codes, seed=self.net_.split_seed, search=search)
-        return placed.astype(self.placement_codes_.dtype, copy=False)
-
-    def _placement_search(self, rows):
-        """The (projection, projected rows) that placement searches, None to search ``rows``; checked against them."""
         projection = getattr(self, "placement_projection_", None)
-        projected = getattr(self, "placement_projected_", None)
-        if projection is None and projected is None:
-            return None
-        shapes = tuple(getattr(a, "shape", None) for a in (projection, projected))
-        if None in shapes or len(shapes[0]) != 2 or shapes != (
-            (rows.shape[1], shapes[0][1]), (rows.shape[0], shapes[0][1])
+        width = self.n_features_in_ if projection is None else rows.shape[1]
+        if (
+            rows.shape != (codes.shape[0], width)
+            or codes.shape[1:] != (self.n_components,)
+            or (projection is not None and projection.shape != (self.n_features_in_, width))
         ):
             raise ValueError(
-                "The model's placement_projection_ and placement_projected_ should be (n_features, k) and "
-                f"(n, k) for placement_rows_ {rows.shape}, and are {shapes}: the model file was altered. "
-                "Fit the model again."
+                f"The model's placement_rows_ {rows.shape}, placement_codes_ {codes.shape} and "
+                f"placement_projection_ {getattr(projection, 'shape', None)} disagree with each other or "
+                f"with its {self.n_features_in_} features and {self.n_components} components: the model "
+                "file was altered. Fit the model again."
             )
-        return projection, projected
+        X = self._flat_rows(X)
+        if projection is not None:
+            X = np.asarray(X @ projection, dtype=np.float32)
+        placed = place_rows(X, rows, codes, seed=self.net_.split_seed)
+        return placed.astype(self.placement_codes_.dtype, copy=False)
 
     def _flat_rows(self, X):
         """X (validated) as flat float32 rows on the scale the network reads (sparse stays sparse)."""

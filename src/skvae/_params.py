@@ -334,10 +334,9 @@ SHARED = (
         encoder has not seen keep their neighbourhoods as well as the
         training rows do. It keeps the training rows and their codes in the
         model (``placement_rows_``, ``placement_codes_``; saved with it, as
-        UMAP keeps its training data), and each call searches them (rows of
-        more than 100 features in their first 50 principal axes, kept as
-        ``placement_projection_`` and ``placement_projected_``), which costs
-        far more than the encoder. The codes still decode.
+        UMAP keeps its training data; rows of more than 100 features as
+        their first 50 principal components), and each call searches them,
+        which costs far more than the encoder. The codes still decode.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
     ),
 )
@@ -408,17 +407,17 @@ ATTRIBUTES = """\
         for validation have no edges. Set only when ``neighbor_weight > 0``,
         and saved with the model, so that a warm start trains on with it.
 
-    placement_rows_, placement_codes_ : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features), ndarray of shape (n_samples, n_components)
+    placement_rows_, placement_codes_ : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features) or (n_samples, 50), ndarray of shape (n_samples, n_components)
         The training rows (flat, on the scale the network reads) and their
-        codes, that ``placement="neighbors"`` places new rows among. Set only
-        with that setting.
+        codes, that ``placement="neighbors"`` places new rows among. Dense
+        rows of more than 100 features are kept as their first 50 principal
+        components (the rows times ``placement_projection_``), in which new
+        rows' neighbours are found and weighed. Set only with that setting.
 
-    placement_projection_, placement_projected_ : ndarray of shape (n_features, 50), ndarray of shape (n_samples, 50)
-        The first 50 principal axes of ``placement_rows_`` and the rows
-        projected on them, which ``placement="neighbors"`` searches for each
-        new row's nearest training rows (their distances are then computed on
-        the rows themselves). Set only with that setting, for dense rows of
-        more than 100 features.
+    placement_projection_ : ndarray of shape (n_features, 50)
+        The first 50 principal axes of the training rows, that new rows are
+        projected on before they are placed. Set only with
+        ``placement="neighbors"``, for dense rows of more than 100 features.
 
     prior_ : object
         The distribution :meth:`sample` draws codes from (read-only), with

@@ -246,17 +246,18 @@ class _TrainingMixin:
                              "to encode rows with the network.")
 
     def _keep_placement_rows(self, X):
-        """Keep the training rows and their codes for placement="neighbors" (or drop an earlier fit's)."""
-        for name in ("placement_rows_", "placement_codes_", "placement_projection_", "placement_projected_"):
+        """Keep the training rows (wide ones projected) and their codes for placement="neighbors", or drop them."""
+        for name in ("placement_rows_", "placement_codes_", "placement_projection_"):
             vars(self).pop(name, None)
         if self.placement == "encoder":
             return
-        self.placement_rows_ = self._flat_rows(X)
-        self.placement_codes_ = self._encode(X)[0]
-        projection = search_projection(self.placement_rows_, seed=self.net_.split_seed)
+        rows = self._flat_rows(X)
+        projection = search_projection(rows, seed=self.net_.split_seed)
         if projection is not None:
             self.placement_projection_ = projection
-            self.placement_projected_ = self.placement_rows_ @ projection
+            rows = rows @ projection
+        self.placement_rows_ = rows
+        self.placement_codes_ = self._encode(X)[0]
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.
