@@ -287,3 +287,17 @@ def test_a_conditional_vae_that_places_offers_no_partial_fit_either(digits_split
     cvae = skvae.ConditionalVAETransformer(2, neighbor_weight=1.0, placement="neighbors", max_epochs=1)
     assert not hasattr(cvae, "partial_fit")
     assert hasattr(cvae.set_params(placement="encoder"), "partial_fit")
+
+
+def test_placement_weighs_edges_as_umap_learn_does_row_by_row():
+    from umap.umap_ import compute_membership_strengths, smooth_knn_dist
+
+    rng = np.random.RandomState(0)
+    distances = np.sort(rng.gamma(2.0, 3.0, size=(300, 15)).astype(np.float32), axis=1)
+    distances[:5, :3] = 0  # exact duplicates of training rows
+    sigmas, rhos = smooth_knn_dist(distances, 15.0, local_connectivity=0.0)
+    indices = np.tile(np.arange(15), (300, 1))
+    _, _, expected, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
+    weights = skvae._neighbors.membership_strengths(distances, 15)
+    np.testing.assert_allclose(weights, expected.reshape(300, 15), atol=1e-6)
+    np.testing.assert_array_equal(skvae._neighbors.membership_strengths(distances[7:8], 15), weights[7:8])

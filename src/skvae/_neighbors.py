@@ -254,8 +254,8 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
     """Codes of the rows of ``X`` placed among training ``rows`` with codes ``codes``, as UMAP's transform does.
 
     Each row starts at the mean of its nearest training rows' codes,
-    weighted by UMAP's fuzzy membership strengths (umap-learn's
-    ``smooth_knn_dist`` and ``compute_membership_strengths``), then takes
+    weighted by UMAP's fuzzy membership strengths
+    (:func:`membership_strengths`), then takes
     ``n_epochs`` epochs of UMAP's optimisation against the fixed training
     codes (``optimize_layout_euclidean`` with the training layout fixed):
     each edge pulls as often as its weight says, and repels from random
@@ -264,15 +264,11 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
     the neighbour's rank: a row's code depends on that row only, not on the
     others placed with it or their order.
     """
-    from umap.umap_ import compute_membership_strengths, smooth_knn_dist
-
     k = min(n_neighbors, rows.shape[0])
     indices = NearestNeighbors(n_neighbors=k).fit(rows).kneighbors(X, return_distance=False)
     distances = _distances(X, rows, indices, batch_size=256)  # 256 x 15 neighbours x 784 pixels: 12 MB
-    sigmas, rhos = smooth_knn_dist(distances, float(k), local_connectivity=0.0)
-    _, _, weights, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
     # float64: a row's code then rounds the same placed alone or among others (float32 sums did not)
-    weights = torch.as_tensor(weights.reshape(len(indices), k), dtype=torch.float64)
+    weights = torch.as_tensor(membership_strengths(distances, k), dtype=torch.float64)
     weights[weights < 1 / n_epochs] = 0  # too weak to be sampled once (the nearest neighbour weighs 1)
     layout = torch.as_tensor(codes, dtype=torch.float64) * CODE_SCALE
     generator = torch.Generator().manual_seed(int(seed))
@@ -283,6 +279,47 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
         for index, weight in zip(indices.split(batch_size), weights.split(batch_size))
     ]
     return (torch.cat(placed) / CODE_SCALE).numpy()
+
+
+# umap-learn's tolerance of its search for each row's bandwidth, and the
+# smallest bandwidth it allows, as a fraction of the mean distance.
+_SMOOTH_K_TOLERANCE = 1e-5
+_MIN_K_DIST_SCALE = 1e-3
+
+
+def membership_strengths(distances, k, n_iter=64):
+    """UMAP's fuzzy membership strengths of new rows' edges to their nearest training rows, row by row.
+
+    What umap-learn's ``transform`` computes with ``smooth_knn_dist``
+    (``local_connectivity=0``) and ``compute_membership_strengths``
+    (``bipartite=True``): each row's bandwidth sigma is found by bisection so
+    that ``sum_{j >= 1} exp(-d_j / sigma) = log2(k)`` (as umap-learn, the sum
+    leaves out the nearest), and an edge weighs ``exp(-d / sigma)``, or 1 at
+    distance 0. Written again with numpy, vectorised over rows, for two
+    reasons: umap-learn's numba functions take about 4 s to import and
+    compile on the first call in a process, which a one-row ``transform``
+    would pay; and its smallest bandwidth is a fraction of the mean distance
+    of all the rows in the call, so a row's weights could depend on the
+    others placed with it. Here that floor is the row's own mean distance.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    target = np.log2(k)
+    lo, hi, mid = np.zeros(len(d)), np.full(len(d), np.inf), np.ones(len(d))
+    searching = np.ones(len(d), bool)
+    for _ in range(n_iter):
+        psum = np.where(d[:, 1:] > 0, np.exp(-d[:, 1:] / mid[:, None]), 1.0).sum(1)
+        searching &= np.abs(psum - target) >= _SMOOTH_K_TOLERANCE
+        if not searching.any():
+            break
+        above = searching & (psum > target)
+        below = searching & ~(psum > target)
+        hi = np.where(above, mid, hi)
+        lo = np.where(below, mid, lo)
+        mid = np.where(above | (below & np.isfinite(hi)), (lo + hi) / 2, np.where(below, mid * 2, mid))
+    sigma = np.maximum(mid.astype(np.float32), _MIN_K_DIST_SCALE * d.mean(1)).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where((d > 0) & (sigma[:, None] > 0), np.exp(-d / sigma[:, None]), 1.0)
+    return weights.astype(np.float32)
 
 
 def _distances(X, rows, indices, batch_size):
