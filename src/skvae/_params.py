@@ -329,7 +329,7 @@ SHARED = (
         posterior means, fast (one network call a batch). ``"neighbors"``
         (needs ``neighbor_weight > 0``): each row is placed as UMAP's
         ``transform`` places new points, starting at the weighted mean of the
-        codes of its 15 nearest training rows and moved for 30 epochs along
+        codes of its 15 nearest training rows and moved for 100 epochs along
         those edges and away from random training codes, so that rows the
         encoder has not seen keep their neighbourhoods as well as the
         training rows do. It keeps the training rows and their codes in the
