@@ -61,7 +61,8 @@ def main():
         rows = []
         for seed in args.seeds:
             t0 = time.perf_counter()
-            model = VAETransformer(2, neighbor_weight=1.0, placement="neighbors", random_state=seed, **params)
+            model = VAETransformer(2, **{"neighbor_weight": 1.0, "placement": "neighbors", "random_state": seed,
+                                         **params})
             Z_train = model.fit_transform(X_train)
             fit_s = time.perf_counter() - t0
             Z_test = model.transform(X_test)
