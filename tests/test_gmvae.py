@@ -8,6 +8,7 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import adjusted_rand_score
 
 import skvae
+import skvae._gmvae
 from skvae import GaussianMixtureVAE
 from skvae.plotting import plot_cluster_samples
 
@@ -102,6 +103,18 @@ def test_warm_start_resumes_exactly(digits):
         assert torch.equal(value, resumed.net_.module_.state_dict()[name]), name
     with pytest.raises(ValueError, match="embedding_, 200 rows"):
         resumed.fit(X[:100])
+
+
+def test_auto_pretraining_takes_enough_steps_on_small_data_and_its_epochs_on_large(digits, capsys, monkeypatch):
+    # the rule at a smaller scale (the defaults: 50 epochs and 2,000 steps)
+    monkeypatch.setattr(skvae._gmvae, "PRETRAIN_EPOCHS", 3)
+    monkeypatch.setattr(skvae._gmvae, "PRETRAIN_STEPS", 40)
+    X = digits[0][:200]
+    params = dict(n_clusters=3, hidden_layer_sizes=(16,), max_epochs=1, init="gmm", verbose=2, random_state=0)
+    for batch_size, epochs in ((50, 10), (10, 3)):  # 4 steps an epoch: 10 epochs; 20 steps an epoch: 3 epochs
+        GaussianMixtureVAE(batch_size=batch_size, **params).fit(X)
+        assert f"GaussianMixtureVAE: pretraining as an autoencoder ({epochs} epochs)" in capsys.readouterr().out
+    assert GaussianMixtureVAE().pretrain_epochs == "auto"
 
 
 def test_verbose_names_each_phase_above_its_table_and_on_its_bar(digits, capsys):

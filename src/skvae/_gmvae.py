@@ -46,6 +46,13 @@ ANCHOR_STD = 0.1
 # codes had not reached the map: two of three clusters merged in most seeds).
 ALIGN_EPOCHS = 20
 ALIGN_STEPS = 200
+# pretrain_epochs="auto": 50 epochs, and at least PRETRAIN_STEPS optimizer
+# steps, which small data sets need (the 1,797 digits take 8 steps an epoch at
+# the default batch of 256: 50 epochs clustered them at ARI 0.794 over seeds
+# 0-2, 250 epochs at 0.841; 569 breast cancer rows 0.797 and 0.837). 2,000 is
+# what 50 epochs of 10,000 rows take, where more pretraining did not help.
+PRETRAIN_EPOCHS = 50
+PRETRAIN_STEPS = 2000
 # Initialisations of KMeans that starts the mixture; the tightest is kept.
 MIXTURE_INITS = 10
 
@@ -145,7 +152,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     Training, with the defaults, runs in four steps:
 
     1. The network is pretrained as a plain autoencoder on its posterior means
-       for ``pretrain_epochs`` epochs.
+       for ``pretrain_epochs`` epochs (by default 50, and at least 2,000
+       optimizer steps, which small data sets need).
     2. The training rows are mapped to ``n_components`` dimensions by UMAP
        (``init="umap"``), which gathers neighbours into tight groups, as N2D
        does. The map keeps the neighbours of either the pretrained codes or
@@ -171,9 +179,11 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
 {parameters}
 
-    pretrain_epochs : int, default=50
-        Epochs of step 1. 0 skips pretraining (the map is then of the codes of
-        the untrained encoder).
+    pretrain_epochs : int or "auto", default="auto"
+        Epochs of step 1. ``"auto"``: 50, or as many as 2,000 optimizer steps
+        take where that is more (data sets of fewer than 10,000 rows at the
+        default batch of 256; on the 1,797 digits, 250 epochs). 0 skips
+        pretraining (the map is then of the codes of the untrained encoder).
 
     init : {"umap", "gmm"}, default="umap"
         Where the mixture starts and what the codes are held to: ``"umap"``
@@ -237,7 +247,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
-        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "init": [StrOptions({"umap", "gmm"})],
     }
 
@@ -271,7 +281,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         kl_warmup_epochs=0,
         neighbor_weight=0.0,
         placement="encoder",
-        pretrain_epochs=50,
+        pretrain_epochs="auto",
         init="umap",
     ):
         store_parameters(self, locals())
@@ -294,10 +304,13 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
                 "cluster needs a sample, and the map of the codes two. Lower n_clusters or pass "
                 "more samples."
             )
-        if self.pretrain_epochs:
+        pretrain_epochs = self.pretrain_epochs
+        if pretrain_epochs == "auto":
+            pretrain_epochs = max(PRETRAIN_EPOCHS, math.ceil(PRETRAIN_STEPS / math.ceil(len(data) / self.batch_size)))
+        if pretrain_epochs:
             net = self._make_net(_MeanCodes(module.to(device)), kind, seed, device, criterion=ELBOLoss(kind, 0.0),
                                  phase="pretraining as an autoencoder")
-            net.max_epochs = self.pretrain_epochs
+            net.max_epochs = pretrain_epochs
             net.partial_fit(data)
         codes, _ = _posteriors(module, data)
         if self.init == "umap":
