@@ -132,16 +132,7 @@ def record_refits(names):
     as first written, and ``refit:<name>/<output>`` hold today's fit, with
     ``machine/refit:<name>`` the machine it was recorded on.
     """
-    X, y = data()
-    with np.load(HERE / "outputs.npz") as saved:
-        arrays = dict(saved)
-    for name in names:
-        model = models()[name]
-        model.fit(X, y) if name.startswith("cvae") else model.fit(X)
-        for key, value in outputs(name, model, X[:40], y[:40]).items():
-            arrays[f"refit:{name}/{key}"] = value
-        arrays[f"machine/refit:{name}"] = np.array(machine())
-    np.savez_compressed(HERE / "outputs.npz", **arrays)
+    fit_and_record(names, prefix="refit:", write_files=False)
     print(f"recorded today's fit of {names} on {machine()}")
 
 
@@ -151,19 +142,30 @@ def add(names):
     The other files and outputs stay as they are; ``machine/<name>`` names
     the machine each added model was written on.
     """
+    fit_and_record(names, prefix="", write_files=True)
+    print(f"added {names} on {machine()}")
+
+
+def fit_and_record(names, prefix, write_files):
+    """Fit the named models today and record their outputs as ``<prefix><name>/<output>`` in ``outputs.npz``.
+
+    With ``machine/<prefix><name>``, the machine they were recorded on; the
+    other entries stay as they are. ``write_files``: also write the models'
+    ``.skvae`` and ``.joblib`` files.
+    """
     X, y = data()
     with np.load(HERE / "outputs.npz") as saved:
         arrays = dict(saved)
     for name in names:
         model = models()[name]
         model.fit(X, y) if name.startswith("cvae") else model.fit(X)
-        model.save(HERE / f"{name}.skvae", training_state=True)
-        joblib.dump(model, HERE / f"{name}.joblib")
+        if write_files:
+            model.save(HERE / f"{name}.skvae", training_state=True)
+            joblib.dump(model, HERE / f"{name}.joblib")
         for key, value in outputs(name, model, X[:40], y[:40]).items():
-            arrays[f"{name}/{key}"] = value
-        arrays[f"machine/{name}"] = np.array(machine())
+            arrays[f"{prefix}{name}/{key}"] = value
+        arrays[f"machine/{prefix}{name}"] = np.array(machine())
     np.savez_compressed(HERE / "outputs.npz", **arrays)
-    print(f"added {names} on {machine()}")
 
 
 def main():
