@@ -306,7 +306,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             )
         pretrain_epochs = self.pretrain_epochs
         if pretrain_epochs == "auto":
-            pretrain_epochs = max(PRETRAIN_EPOCHS, math.ceil(PRETRAIN_STEPS / math.ceil(len(data) / self.batch_size)))
+            pretrain_epochs = self._epochs(PRETRAIN_EPOCHS, PRETRAIN_STEPS, len(data))
         if pretrain_epochs:
             net = self._make_net(_MeanCodes(module.to(device)), kind, seed, device, criterion=ELBOLoss(kind, 0.0),
                                  phase="pretraining as an autoencoder")
@@ -325,7 +325,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         # are told apart by the posterior means when the full ELBO starts.
         phase = "aligning the codes with the UMAP map" if self.init == "umap" else "standardising the codes"
         net = self._make_net(module, kind, seed, device, criterion=AnchoredELBOLoss(kind, 0.0), phase=phase)
-        net.max_epochs = max(ALIGN_EPOCHS, math.ceil(ALIGN_STEPS / math.ceil(len(data) / self.batch_size)))
+        net.max_epochs = self._epochs(ALIGN_EPOCHS, ALIGN_STEPS, len(data))
         net.partial_fit(data, Sides(target=target))
         # The mixture starts from KMeans on the codes (on UMAP maps it splits
         # and merges classes less often than a GaussianMixture's EM), no
@@ -342,6 +342,10 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             module.prior_means.copy_(torch.as_tensor(kmeans.cluster_centers_))
             module.prior_logvars.copy_(torch.as_tensor(np.log(np.maximum(spreads, variances.mean(0)))))
         return target
+
+    def _epochs(self, epochs, steps, n_rows):
+        """``epochs``, or as many as ``steps`` optimizer steps take on ``n_rows`` rows where that is more."""
+        return max(epochs, math.ceil(steps / math.ceil(n_rows / self.batch_size)))
 
     _training_phase = "training the ELBO under the mixture prior"
 
