@@ -153,11 +153,13 @@ class _InferenceMixin:
                 f"with its {self.n_features_in_} features and {self.n_components} components: the model "
                 "file was altered. Fit the model again."
             )
-        X = self._flat_rows(X)
-        if projection is not None:
-            X = np.asarray(X @ projection, dtype=np.float32)
-        placed = place_rows(X, rows, codes, seed=self.net_.split_seed)
+        placed = place_rows(self._rows_to_place(self._flat_rows(X)), rows, codes, seed=self.net_.split_seed)
         return placed.astype(self.placement_codes_.dtype, copy=False)
+
+    def _rows_to_place(self, rows):
+        """Flat rows as placement keeps and searches them: on ``placement_projection_`` where there is one."""
+        projection = getattr(self, "placement_projection_", None)
+        return rows if projection is None else np.asarray(rows @ projection, dtype=np.float32)
 
     def _flat_rows(self, X):
         """X (validated) as flat float32 rows on the scale the network reads (sparse stays sparse)."""

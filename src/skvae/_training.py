@@ -255,8 +255,7 @@ class _TrainingMixin:
         projection = search_projection(rows, seed=self.net_.split_seed)
         if projection is not None:
             self.placement_projection_ = projection
-            rows = rows @ projection
-        self.placement_rows_ = rows
+        self.placement_rows_ = self._rows_to_place(rows)
         self.placement_codes_ = self._encode(X)[0]
 
     def _training_condition(self, y, n_samples, reset):
