@@ -327,16 +327,20 @@ SHARED = (
         """\
         How :meth:`transform` gives the codes of rows. ``"encoder"``: the
         posterior means, fast (one network call a batch). ``"neighbors"``
-        (needs ``neighbor_weight > 0``): each row is placed as UMAP's
-        ``transform`` places new points, starting at the weighted mean of the
-        codes of its 15 nearest training rows and moved for 100 epochs along
-        those edges and away from random training codes, so that rows the
-        encoder has not seen keep their neighbourhoods as well as the
-        training rows do. It keeps the training rows and their codes in the
-        model (``placement_rows_``, ``placement_codes_``; saved with it, as
-        UMAP keeps its training data; rows of more than 100 features as
-        their first 50 principal components), and each call searches them,
-        which costs far more than the encoder. The codes still decode.
+        (needs ``neighbor_weight > 0``): UMAP's map, on the model's codes.
+        At the end of ``fit``, the training rows' codes are laid out as UMAP
+        lays out its map of the same neighbour graph (its own optimisation,
+        200 or 500 epochs), starting from where the encoder put them, and
+        the model trains on for at most 20 epochs with its codes held near
+        the laid-out ones, so that those decode and the encoder follows them. ``transform`` places each row as UMAP's
+        ``transform`` places new points: at the weighted mean of the codes of
+        its 15 nearest training rows, then moved for 100 epochs along those
+        edges and away from random training codes. It keeps the training
+        rows and their codes in the model (``placement_rows_``,
+        ``placement_codes_``; saved with it, as UMAP keeps its training data;
+        rows of more than 100 features as their first 50 principal
+        components), and each call searches them, which costs far more than
+        the encoder. The codes still decode.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
     ),
 )
@@ -409,7 +413,9 @@ ATTRIBUTES = """\
 
     placement_rows_, placement_codes_ : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features) or (n_samples, 50), ndarray of shape (n_samples, n_components)
         The training rows (flat, on the scale the network reads) and their
-        codes, that ``placement="neighbors"`` places new rows among. Dense
+        codes as laid out at the end of ``fit`` (UMAP's map of the
+        neighbour graph, started from the encoder's codes), that
+        ``placement="neighbors"`` places new rows among. Dense
         rows of more than 100 features are kept as their first 50 principal
         components (the rows times ``placement_projection_``), in which new
         rows' neighbours are found and weighed. Set only with that setting.

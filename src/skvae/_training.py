@@ -23,7 +23,16 @@ from ._checks import _in_unit_range, _output_dtype, _positive_ints
 from ._data import Sides, TrainingRows, train_valid_split
 from ._distributed import broadcast, is_main_process, local_device, world
 from ._losses import ELBOLoss, initial_output_offset
-from ._neighbors import NeighborhoodLoss, check_graph_rows, encoded_rows, neighbor_graph, search_projection
+from ._neighbors import (
+    ANCHOR_EPOCHS,
+    LayoutLoss,
+    NeighborhoodLoss,
+    check_graph_rows,
+    encoded_rows,
+    lay_out,
+    neighbor_graph,
+    search_projection,
+)
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
@@ -193,6 +202,9 @@ class _TrainingMixin:
                     if not net.restore_last_epoch():
                         raise  # not one epoch finished: nothing new to keep
                     interrupted = error
+                layout = None
+                if self.placement != "encoder" and interrupted is None:
+                    layout = self._lay_out_placement(module, data, kind, seed, device, condition)
             del data
             net.last_epoch_ = None
             if self.compile:  # inference calls encode/decode, which were never compiled
@@ -204,7 +216,7 @@ class _TrainingMixin:
             net.module_.eval()
             self._attach_net(net, kind)
             self._fit_statistics(X)
-            self._keep_placement_rows(X)
+            self._keep_placement_rows(X, layout)
         if writes:
             self.save(self.checkpoint_path, training_state=True)
         if interrupted is not None:
@@ -245,8 +257,33 @@ class _TrainingMixin:
             raise ValueError(f"placement='neighbors' cannot be used here: {why}. Set placement='encoder' "
                              "to encode rows with the network.")
 
-    def _keep_placement_rows(self, X):
-        """Keep the training rows (wide ones projected) and their codes for placement="neighbors", or drop them."""
+    def _lay_out_placement(self, module, data, kind, seed, device, condition):
+        """The training rows' codes laid out as UMAP lays out its map, with the model trained on to agree.
+
+        The network's codes place new rows less well than UMAP's map of the
+        same graph (``benchmarks/README.md``), so placement="neighbors" moves
+        them with UMAP's own layout optimisation, from where the network put
+        them (:func:`~skvae._neighbors.lay_out`). The model then trains on
+        with its own loss and an anchor that holds each row's code near its
+        laid-out one and decodes the laid-out codes too (:class:`~skvae._neighbors.LayoutLoss`),
+        so that those decode and the encoder's codes (which the model's score reads) follow them.
+        """
+        codes = encoded_rows(module, data).cpu().numpy()
+        layout = lay_out(self.neighbor_graph_, codes, seed=seed)
+        loss = LayoutLoss(self._criterion(kind), module.decode, self.n_components, conditioned=condition is not None)
+        net = self._make_net(module, kind, seed, device, criterion=loss,
+                             phase="moving the codes onto the map laid out for placement")
+        net.max_epochs = min(ANCHOR_EPOCHS, self.max_epochs)
+        given = torch.as_tensor(layout, device=data.device)
+        target = given if condition is None else torch.cat([given, condition.to(given)], 1)
+        net.partial_fit(data, Sides(condition, target))
+        return layout
+
+    def _keep_placement_rows(self, X, layout=None):
+        """Keep the training rows (wide ones projected) and their codes for placement="neighbors", or drop them.
+
+        The codes are ``layout`` where it was laid out (:meth:`_lay_out_placement`), else the encoder's.
+        """
         for name in ("placement_rows_", "placement_codes_", "placement_projection_"):
             vars(self).pop(name, None)
         if self.placement == "encoder":
@@ -256,7 +293,8 @@ class _TrainingMixin:
         if projection is not None:
             self.placement_projection_ = projection
         self.placement_rows_ = self._rows_to_place(rows)
-        self.placement_codes_ = self._encode(X)[0]
+        codes = self._encode(X)[0]
+        self.placement_codes_ = codes if layout is None else layout.astype(codes.dtype)
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.
