@@ -200,11 +200,9 @@ def reduction_methods(dim):
         "UMAP": umap.UMAP(n_components=dim, random_state=SEED),
         "skvae VAE": reduction_model(dim),
         "skvae VAE + neighbourhood term": reduction_model(dim).set_params(neighbor_weight=1.0),
+        # what the README recommends for maps
         "skvae VAE + neighbourhood term, placement": reduction_model(dim).set_params(
             neighbor_weight=1.0, placement="neighbors"),
-        # what the README recommends for maps
-        "skvae VAE + neighbourhood term, placement, batch 32": reduction_model(dim).set_params(
-            neighbor_weight=1.0, placement="neighbors", batch_size=32),
         "skvae AE": AutoencoderTransformer(n_components=dim, random_state=SEED),
         "skvae AE + neighbourhood term": AutoencoderTransformer(n_components=dim, neighbor_weight=1.0,
                                                                random_state=SEED),
