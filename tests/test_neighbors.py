@@ -228,6 +228,8 @@ def test_laying_out_moves_rows_along_their_edges_and_leaves_rows_without_edges_w
     out = skvae._neighbors.lay_out(graph, codes, seed=0)
     np.testing.assert_allclose(out[30:], codes[30:], rtol=1e-6)
     np.testing.assert_array_equal(out, skvae._neighbors.lay_out(graph, codes, seed=0))
+    # numba's layout takes C-ordered rows only
+    np.testing.assert_array_equal(out, skvae._neighbors.lay_out(graph, np.asfortranarray(codes), seed=0))
 
     def spread(Z):  # mean distance within a group, against that between the groups' centres
         within = np.mean([np.linalg.norm(Z[g] - Z[g].mean(0), axis=1).mean() for g in (slice(0, 15), slice(15, 30))])

@@ -296,7 +296,7 @@ def lay_out(graph, codes, seed=0, n_epochs=None):
     if n_epochs is None:
         n_epochs = LAYOUT_EPOCHS[graph.shape[0] > LAYOUT_SMALL_ROWS]
     graph = sp.coo_matrix(graph, dtype=np.float32, copy=True)
-    layout = np.array(codes, dtype=np.float32) * np.float32(CODE_SCALE)
+    layout = np.ascontiguousarray(codes, dtype=np.float32) * np.float32(CODE_SCALE)
     if graph.nnz:
         graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
         graph.eliminate_zeros()
