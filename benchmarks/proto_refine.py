@@ -32,17 +32,22 @@ from skvae import VAETransformer  # noqa: E402
 from skvae._neighbors import CODE_SCALE  # noqa: E402
 
 
-def refine(graph, codes, n_epochs, seed, alpha=1.0, box=None):
+def refine(graph, codes, n_epochs, seed, alpha=1.0, box=None, spectral=False):
     """UMAP's layout optimisation of ``codes`` (scaled as the term sees them) on ``graph``."""
     from umap.layouts import optimize_layout_euclidean
     from umap.umap_ import find_ab_params, make_epochs_per_sample
 
-    graph = graph.tocoo()
+    graph = graph.tocoo(copy=True)  # the pruning below must not reach the model's own graph
     graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
     graph.eliminate_zeros()
     a, b_ = find_ab_params(1.0, 0.1)
+    if spectral:  # UMAP's own start, the graph's spectral layout, instead of the network's codes
+        from umap.spectral import spectral_layout
+
+        codes = spectral_layout(None, graph.tocsr(), codes.shape[1], np.random.RandomState(seed))
+        box = box or 10.0
     if box:  # UMAP's start: the layout fitted into a box of this width, centred here
-        layout = ((codes - codes.mean(0)) * (box / np.ptp(codes, 0).max())).astype(np.float32)
+        layout = np.ascontiguousarray((codes - codes.mean(0)) * (box / np.ptp(codes, 0).max()), dtype=np.float32)
     else:
         layout = (codes * CODE_SCALE).astype(np.float32)
     rng_state = np.random.RandomState(seed).randint(np.iinfo(np.int32).min + 1, np.iinfo(np.int32).max - 1, 3)
@@ -94,6 +99,7 @@ def main():
     parser.add_argument("--setting", default="{}", help="a Python dict of parameters")
     parser.add_argument("--epochs", type=int, nargs="+", default=[200])
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0])
+    parser.add_argument("--spectral", action="store_true", help="start from UMAP's spectral layout instead")
     parser.add_argument("--boxes", type=float, nargs="+", default=[0.0])
     parser.add_argument("--refine-seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--decoder-epochs", type=int, default=0)
@@ -123,7 +129,7 @@ def main():
                     model.net_.module_.load_state_dict(state)
                     t0 = time.perf_counter()
                     model.placement_codes_ = refine(model.neighbor_graph_, fitted, n_epochs, refine_seed,
-                                                    alpha, box).astype(fitted.dtype)
+                                                    alpha, box, args.spectral).astype(fitted.dtype)
                     refine_s = time.perf_counter() - t0
                     knn, trust, own, mse = evaluate(model, X_train, y_train, X_test, y_test, sub)
                     if args.decoder_epochs:
