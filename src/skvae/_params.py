@@ -332,10 +332,11 @@ SHARED = (
         lays out its map of the same neighbour graph (its own optimisation,
         200 or 500 epochs), starting from where the encoder put them, and
         the model trains on for at most 20 epochs with its codes held near
-        the laid-out ones, so that those decode and the encoder follows them. ``transform`` places each row as UMAP's
-        ``transform`` places new points: at the weighted mean of the codes of
-        its 15 nearest training rows, then moved for 100 epochs along those
-        edges and away from random training codes. It keeps the training
+        the laid-out ones, so that those decode and the encoder follows
+        them. ``transform`` places each row as UMAP's ``transform`` places
+        new points: at the weighted mean of the codes of its 15 nearest
+        training rows, then moved for 100 epochs along those edges and away
+        from random training codes. It keeps the training
         rows and their codes in the model (``placement_rows_``,
         ``placement_codes_``; saved with it, as UMAP keeps its training data;
         rows of more than 100 features as their first 50 principal
