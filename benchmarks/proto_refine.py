@@ -59,6 +59,32 @@ def refine(graph, codes, n_epochs, seed, alpha=1.0, box=None, spectral=False):
     return layout / CODE_SCALE
 
 
+def cross_entropy(graph, codes, n_pairs=1_000_000, seed=0):
+    """UMAP's fuzzy-set cross-entropy of ``graph`` and the layout ``codes`` (scaled as the term sees them).
+
+    Exact over the edges; the pairs without an edge (weight 0, so only
+    ``-log(1 - q)``) estimated from ``n_pairs`` random pairs.
+    """
+    from umap.umap_ import find_ab_params
+
+    a, b_ = find_ab_params(1.0, 0.1)
+    Z = codes * CODE_SCALE
+    g = graph.tocoo()
+    w = g.data.astype(np.float64)
+
+    def q(i, j):
+        d2 = ((Z[i] - Z[j]) ** 2).sum(1)
+        return np.clip(1.0 / (1.0 + a * d2**b_), 1e-6, 1 - 1e-6)
+
+    qe = q(g.row, g.col)
+    edges = (w * np.log(w / qe) + np.where(w < 1, (1 - w) * np.log(np.clip(1 - w, 1e-12, 1) / (1 - qe)), 0)).sum()
+    rng = np.random.RandomState(seed)
+    i, j = rng.randint(len(Z), size=n_pairs), rng.randint(len(Z), size=n_pairs)
+    keep = i != j
+    others = -np.log(1 - q(i[keep], j[keep])).mean() * (len(Z) ** 2 - len(Z) - g.nnz)
+    return (edges + others) / len(Z)
+
+
 def tune_decoder(model, X, codes, epochs, seed, batch_size=128, lr=1e-3):
     """Train the decoder alone to give the rows back from their refined codes, with the model's own loss."""
     torch.manual_seed(seed)
@@ -131,6 +157,8 @@ def main():
                     model.placement_codes_ = refine(model.neighbor_graph_, fitted, n_epochs, refine_seed,
                                                     alpha, box, args.spectral).astype(fitted.dtype)
                     refine_s = time.perf_counter() - t0
+                    print(f"      cross-entropy per row {cross_entropy(model.neighbor_graph_, model.placement_codes_):.2f}",
+                          flush=True)
                     knn, trust, own, mse = evaluate(model, X_train, y_train, X_test, y_test, sub)
                     if args.decoder_epochs:
                         tune_decoder(model, X_train, model.placement_codes_, args.decoder_epochs, seed)
