@@ -282,7 +282,8 @@ class _TrainingMixin:
     def _keep_placement_rows(self, X, layout=None):
         """Keep the training rows (wide ones projected) and their codes for placement="neighbors", or drop them.
 
-        The codes are ``layout`` where it was laid out (:meth:`_lay_out_placement`), else the encoder's.
+        The codes are ``layout`` where it was laid out (:meth:`_lay_out_placement`; float32, as
+        the encoder's codes are), else the encoder's.
         """
         for name in ("placement_rows_", "placement_codes_", "placement_projection_"):
             vars(self).pop(name, None)
@@ -293,8 +294,7 @@ class _TrainingMixin:
         if projection is not None:
             self.placement_projection_ = projection
         self.placement_rows_ = self._rows_to_place(rows)
-        codes = self._encode(X)[0]
-        self.placement_codes_ = codes if layout is None else layout.astype(codes.dtype)
+        self.placement_codes_ = self._encode(X)[0] if layout is None else layout
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.
