@@ -33,6 +33,19 @@ SETTINGS = {
 }
 
 
+def evaluate(model, X_train, y_train, X_test, y_test, sub, Z_train=None):
+    """Held-out 5-NN accuracy and trustworthiness (10) of ``model``'s map, its training map's own 5-fold
+    5-NN accuracy, and the test MSE of the test rows decoded; ``Z_train``: the training rows' codes, if
+    already computed (``fit_transform``)."""
+    Z_train = model.transform(X_train) if Z_train is None else Z_train
+    Z_test = model.transform(X_test)
+    knn = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
+    trust = trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
+    own = cross_val_score(KNeighborsClassifier(5), model.placement_codes_, y_train, cv=5).mean()
+    mse = float(((model.inverse_transform(Z_test) - X_test) ** 2).mean())
+    return knn, trust, own, mse
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--data", default="digits")
@@ -68,11 +81,7 @@ def main():
                                          **params})
             Z_train = model.fit_transform(X_train)
             fit_s = time.perf_counter() - t0
-            Z_test = model.transform(X_test)
-            knn = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
-            trust = trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
-            own = cross_val_score(KNeighborsClassifier(5), model.placement_codes_, y_train, cv=5).mean()
-            mse = float(((model.inverse_transform(Z_test) - X_test) ** 2).mean())
+            knn, trust, own, mse = evaluate(model, X_train, y_train, X_test, y_test, sub, Z_train)
             elbo = model.score(X_test)
             encoder = pickle.loads(pickle.dumps(model)).set_params(placement="encoder")
             encoded = KNeighborsClassifier(5).fit(encoder.transform(X_train), y_train).score(

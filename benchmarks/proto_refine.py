@@ -21,12 +21,10 @@ import time
 
 import numpy as np
 import torch
-from sklearn.manifold import trustworthiness
-from sklearn.model_selection import cross_val_score
-from sklearn.neighbors import KNeighborsClassifier
 
 sys.path.insert(0, "benchmarks")
 import bench_usecases as b  # noqa: E402
+from proto_map_settings import evaluate  # noqa: E402
 import skvae._training  # noqa: E402
 from skvae import VAETransformer  # noqa: E402
 from skvae._neighbors import CODE_SCALE  # noqa: E402
@@ -105,16 +103,6 @@ def tune_decoder(model, X, codes, epochs, seed, batch_size=128, lr=1e-3):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-
-
-def evaluate(model, X_train, y_train, X_test, y_test, sub):
-    Z_train = model.transform(X_train)
-    Z_test = model.transform(X_test)
-    knn = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
-    trust = trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
-    own = cross_val_score(KNeighborsClassifier(5), model.placement_codes_, y_train, cv=5).mean()
-    mse = float(((model.inverse_transform(Z_test) - X_test) ** 2).mean())
-    return knn, trust, own, mse
 
 
 def main():
