@@ -12,6 +12,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import skvae
 import skvae._neighbors
+import skvae._placement
 import skvae._training
 from skvae import AutoencoderTransformer, ModelFileError, VAETransformer
 
@@ -362,6 +363,6 @@ def test_placement_weighs_edges_as_umap_learn_does_row_by_row():
     sigmas, rhos = smooth_knn_dist(distances, 15.0, local_connectivity=0.0)
     indices = np.tile(np.arange(15), (300, 1))
     _, _, expected, _ = compute_membership_strengths(indices, distances, sigmas, rhos, bipartite=True)
-    weights = skvae._neighbors.membership_strengths(distances, 15)
+    weights = skvae._placement.membership_strengths(distances, 15)
     np.testing.assert_allclose(weights, expected.reshape(300, 15), atol=1e-6)
-    np.testing.assert_array_equal(skvae._neighbors.membership_strengths(distances[7:8], 15), weights[7:8])
+    np.testing.assert_array_equal(skvae._placement.membership_strengths(distances[7:8], 15), weights[7:8])

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows, _output_dtype
 from ._data import iter_batches
 from ._losses import decoder_mean
-from ._neighbors import place_rows
+from ._placement import place_rows
 
 
 # A call with at most this many rows runs as one batch of the smallest of these sizes

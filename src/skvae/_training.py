@@ -31,9 +31,9 @@ from ._neighbors import (
     encoded_rows,
     lay_out,
     neighbor_graph,
-    search_projection,
 )
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
+from ._placement import search_projection
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
 from .modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels

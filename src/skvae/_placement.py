@@ -1,0 +1,245 @@
+"""placement="neighbors": new rows placed among the training rows' laid-out codes, as UMAP's transform places them.
+
+:func:`search_projection` is what wide training rows are kept and searched as;
+:func:`place_rows` finds each new row's nearest training rows, weighs its
+edges to them with UMAP's fuzzy membership strengths
+(:func:`membership_strengths`) and moves it from the weighted mean of their
+codes along those edges and away from random training codes, as
+``UMAP.transform`` does. That optimisation is a compiled loop (numba, which
+umap-learn brings), one row at a time: a row's code depends on that row
+alone, not on the others placed with it.
+"""
+
+import functools
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.neighbors import NearestNeighbors
+
+from ._neighbors import CODE_SCALE, CURVE_A, CURVE_B, N_NEIGHBORS, NEGATIVES_PER_POSITIVE
+
+# placement="neighbors": epochs that move each new row (UMAP's transform runs
+# 100 up to 10,000 rows and 30 above, which would make a row's code depend on
+# how many rows are placed with it; with 100, at batch 32, the digits' placed
+# map reached UMAP's, 0.960 5-NN accuracy against 0.954 with 30), UMAP's
+# transform learning rate (a quarter of its fit's), and negative draws per
+# edge sample that a table holds (UMAP draws about NEGATIVES_PER_POSITIVE).
+PLACEMENT_EPOCHS = 100
+PLACEMENT_RATE = 0.25
+_NEGATIVE_DRAWS = 2 * NEGATIVES_PER_POSITIVE
+# placement keeps rows wider than twice this many features as their first
+# SEARCH_COMPONENTS principal components, and finds and weighs new rows'
+# neighbours there (UMAP's search is approximate too). On 10,000 Fashion-MNIST
+# images: 5-NN accuracy 0.697 and 0.705 (seeds 0, 1) against 0.703 and 0.702
+# with the 784 pixels, a model file 16 times smaller, and a third of the time.
+SEARCH_COMPONENTS = 50
+
+
+def search_projection(rows, seed=0):
+    """The projection (n_features, SEARCH_COMPONENTS) that placement keeps and searches ``rows`` in, or None.
+
+    Their first principal axes, for dense rows wider than twice
+    ``SEARCH_COMPONENTS`` features; narrower rows gain little from it, and
+    sparse ones are kept whole. The rows are not centred first: a
+    translation changes no distance.
+    """
+    from sklearn.decomposition import PCA
+
+    if sp.issparse(rows) or rows.shape[1] <= 2 * SEARCH_COMPONENTS or rows.shape[0] <= SEARCH_COMPONENTS:
+        return None
+    pca = PCA(SEARCH_COMPONENTS, random_state=int(seed)).fit(rows)
+    return np.ascontiguousarray(pca.components_.T, dtype=np.float32)
+
+
+def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEMENT_EPOCHS, batch_size=4096):
+    """Codes of the rows of ``X`` placed among training ``rows`` with codes ``codes``, as UMAP's transform does.
+
+    Each row starts at the mean of its nearest training rows' codes,
+    weighted by UMAP's fuzzy membership strengths
+    (:func:`membership_strengths`), then takes
+    ``n_epochs`` epochs of UMAP's optimisation against the fixed training
+    codes (``optimize_layout_euclidean`` with the training layout fixed):
+    each edge pulls as often as its weight says, and repels from random
+    training codes. One epoch's updates are applied at once, and the random
+    training codes come from a table drawn from ``seed`` alone, indexed by
+    the neighbour's rank: a row's code depends on that row only, not on the
+    others placed with it or their order.
+
+    The optimisation runs compiled (:func:`_place_rows`), on as many threads
+    as torch uses (``OMP_NUM_THREADS``, ``torch.set_num_threads``): on 2
+    cores it places 10,000 digits in 0.17 s, where the same loop in torch
+    operations took 0.53 s.
+    """
+    k = min(n_neighbors, rows.shape[0])
+    indices = NearestNeighbors(n_neighbors=k).fit(rows).kneighbors(X, return_distance=False)
+    distances = _distances(X, rows, indices, batch_size=256)  # 256 x 15 neighbours x 784 pixels: 12 MB
+    # float64: a row's code then rounds the same placed alone or among others (float32 sums did not)
+    weights = membership_strengths(distances, k).astype(np.float64)
+    weights[weights < 1 / n_epochs] = 0  # too weak to be sampled once (a weight is at most 1)
+    layout = np.ascontiguousarray(codes, dtype=np.float64) * CODE_SCALE
+    generator = torch.Generator().manual_seed(int(seed))
+    negatives = torch.randint(len(layout), (n_epochs, k, _NEGATIVE_DRAWS), generator=generator).numpy()
+    numba, place = _numba()
+    threads = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, torch.get_num_threads())))
+    try:
+        placed = place(
+            layout, indices.astype(np.int64), weights, negatives,
+            PLACEMENT_RATE, CURVE_A, CURVE_B, float(NEGATIVES_PER_POSITIVE),
+        )
+    finally:
+        numba.set_num_threads(threads)
+    return placed / CODE_SCALE
+
+
+# umap-learn's tolerance of its search for each row's bandwidth, and the
+# smallest bandwidth it allows, as a fraction of the mean distance.
+_SMOOTH_K_TOLERANCE = 1e-5
+_MIN_K_DIST_SCALE = 1e-3
+
+
+def membership_strengths(distances, k, n_iter=64):
+    """UMAP's fuzzy membership strengths of new rows' edges to their nearest training rows, row by row.
+
+    What umap-learn's ``transform`` computes with ``smooth_knn_dist``
+    (``local_connectivity=0``) and ``compute_membership_strengths``
+    (``bipartite=True``): each row's bandwidth sigma is found by bisection so
+    that ``sum_{j >= 1} exp(-d_j / sigma) = log2(k)`` (as umap-learn, the sum
+    leaves out the nearest), and an edge weighs ``exp(-d / sigma)``, or 1 at
+    distance 0. Written again with numpy, vectorised over rows, for two
+    reasons: umap-learn's numba functions take about 4 s to import and
+    compile on the first call in a process, which a one-row ``transform``
+    would pay; and its smallest bandwidth is a fraction of the mean distance
+    of all the rows in the call, so a row's weights could depend on the
+    others placed with it. Here that floor is the row's own mean distance.
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    target = np.log2(k)
+    lo, hi, mid = np.zeros(len(d)), np.full(len(d), np.inf), np.ones(len(d))
+    searching = np.ones(len(d), bool)
+    for _ in range(n_iter):
+        psum = np.where(d[:, 1:] > 0, np.exp(-d[:, 1:] / mid[:, None]), 1.0).sum(1)
+        searching &= np.abs(psum - target) >= _SMOOTH_K_TOLERANCE
+        if not searching.any():
+            break
+        above = searching & (psum > target)
+        below = searching & ~(psum > target)
+        hi = np.where(above, mid, hi)
+        lo = np.where(below, mid, lo)
+        mid = np.where(above | (below & np.isfinite(hi)), (lo + hi) / 2, np.where(below, mid * 2, mid))
+    sigma = np.maximum(mid.astype(np.float32), _MIN_K_DIST_SCALE * d.mean(1)).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = np.where((d > 0) & (sigma[:, None] > 0), np.exp(-d / sigma[:, None]), 1.0)
+    return weights.astype(np.float32)
+
+
+def _distances(X, rows, indices, batch_size):
+    """Euclidean distances of each row of X to its neighbours ``indices`` among ``rows``, as float32.
+
+    Computed pair by pair (a search's matrix products round by how many rows
+    they were given), so that a row's distances do not depend on the rows
+    placed with it.
+    """
+    out = np.empty(indices.shape, np.float32)
+    for start in range(0, X.shape[0], batch_size):
+        part = slice(start, start + batch_size)
+        x, index = X[part], indices[part]
+        if sp.issparse(X):
+            x = x.toarray()
+        neighbors = rows[index.ravel()]
+        neighbors = neighbors.toarray() if sp.issparse(neighbors) else neighbors
+        diff = x[:, None, :] - neighbors.reshape(*index.shape, -1)
+        out[part] = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))  # a sum over each pair's own features
+    return out
+
+
+# the rows' loop of _place_rows: numba's prange once _numba has imported numba (prange is range to
+# Python), so that the compiled loop runs its rows in parallel
+_row_range = range
+# numba's fast-math flags that leave comparisons with inf and NaN alone (an edge never sampled waits
+# an infinite number of epochs); with the powers of distances taken in float32, the loop places
+# 10,000 digits in 0.17 s instead of 0.25 s
+_FASTMATH = {"afn", "arcp", "contract", "nsz", "reassoc"}
+
+
+@functools.cache
+def _numba():
+    """numba, imported on the first placement in a process, not on ``import skvae`` (it takes 0.2 s),
+    and :func:`_place_rows` compiled by it (5 s, once: numba caches it on disk)."""
+    import numba
+
+    global _row_range
+    _row_range = numba.prange
+    return numba, numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)(_place_rows)
+
+
+def _place_rows(layout, indices, weights, negatives, rate, a, b, per_positive):
+    """UMAP's transform optimisation of each row with neighbours ``indices`` (weights ``weights``) on ``layout``.
+
+    Row by row (numba runs the rows in parallel): the row starts at the
+    weighted mean of its neighbours' codes; each epoch samples the edges
+    whose turn it is (an edge of weight w about every 1 / w epochs), sums
+    their pulls and applies them at once, then sums and applies the pushes
+    away from the draws of ``negatives[epoch, rank]`` that those edges are
+    owed (``per_positive`` per sample), as umap-learn's
+    ``optimize_layout_euclidean`` with the training layout fixed, with
+    UMAP's gradient clipping at 4 and a learning rate falling linearly from
+    ``rate``.
+    """
+    n, k = indices.shape
+    dim = layout.shape[1]
+    n_epochs, draws = negatives.shape[0], negatives.shape[2]
+    out = np.empty((n, dim))
+    for row in _row_range(n):
+        code, step, diff = np.zeros(dim), np.zeros(dim), np.zeros(dim)
+        total = weights[row].sum()
+        for j in range(k):
+            share = weights[row, j] / total if total > 0 else 1.0 / k
+            code += share * layout[indices[row, j]]
+        every = np.full(k, np.inf)
+        for j in range(k):
+            if weights[row, j] > 0:
+                every[j] = 1.0 / weights[row, j]
+        next_pull, every_push = every.copy(), every / per_positive
+        next_push = every_push.copy()
+        sampled = np.zeros(k, np.bool_)
+        for epoch in range(n_epochs):
+            alpha = rate * (1.0 - epoch / n_epochs)
+            step[:] = 0.0
+            for j in range(k):
+                sampled[j] = next_pull[j] <= epoch
+                if sampled[j]:
+                    d2 = 0.0
+                    for c in range(dim):
+                        diff[c] = code[c] - layout[indices[row, j], c]
+                        d2 += diff[c] * diff[c]
+                    pull = 0.0
+                    if d2 > 0:
+                        power = float(np.float32(d2) ** np.float32(b))
+                        pull = -2.0 * a * b * power / (d2 * (a * power + 1.0))
+                    for c in range(dim):
+                        step[c] += min(max(pull * diff[c], -4.0), 4.0) * alpha
+            code += step
+            step[:] = 0.0
+            for j in range(k):
+                if not sampled[j]:
+                    continue
+                next_pull[j] += every[j]
+                count = min(max(math.floor((epoch - next_push[j]) / every_push[j]), 0), draws)
+                next_push[j] += count * every_push[j]
+                for draw in range(count):
+                    other = negatives[epoch, j, draw]
+                    d2 = 0.0
+                    for c in range(dim):
+                        diff[c] = code[c] - layout[other, c]
+                        d2 += diff[c] * diff[c]
+                    push = 0.0
+                    if d2 > 0:
+                        push = 2.0 * b / ((0.001 + d2) * (a * float(np.float32(d2) ** np.float32(b)) + 1.0))
+                    for c in range(dim):
+                        step[c] += min(max(push * diff[c], -4.0), 4.0) * alpha
+            code += step
+        out[row] = code
+    return out
