@@ -198,14 +198,16 @@ def reduction_methods(dim):
     methods = {
         "PCA": PCA(dim, random_state=SEED),
         "UMAP": umap.UMAP(n_components=dim, random_state=SEED),
-        "skvae VAE": reduction_model(dim),
-        "skvae VAE + neighbourhood term": reduction_model(dim).set_params(neighbor_weight=1.0),
-        # what the README recommends for maps
-        "skvae VAE + neighbourhood term, placement": reduction_model(dim).set_params(
+        # the defaults: for 2-D and 3-D codes the neighbourhood term and placement, for wider ones neither
+        "skvae VAE, defaults": reduction_model(dim),
+        "skvae VAE, plain (neighbor_weight=0)": reduction_model(dim).set_params(neighbor_weight=0.0),
+        "skvae VAE + neighbourhood term, encoded": reduction_model(dim).set_params(
+            neighbor_weight=1.0, placement="encoder"),
+        "skvae VAE + neighbourhood term, placed": reduction_model(dim).set_params(
             neighbor_weight=1.0, placement="neighbors"),
-        "skvae AE": AutoencoderTransformer(n_components=dim, random_state=SEED),
-        "skvae AE + neighbourhood term": AutoencoderTransformer(n_components=dim, neighbor_weight=1.0,
-                                                               random_state=SEED),
+        "skvae AE, defaults": AutoencoderTransformer(n_components=dim, random_state=SEED),
+        "skvae AE, plain (neighbor_weight=0)": AutoencoderTransformer(n_components=dim, neighbor_weight=0.0,
+                                                                     random_state=SEED),
     }
     if dim == 2:
         from sklearn.manifold import TSNE

@@ -4,13 +4,15 @@ A 2-D map that keeps neighbourhoods, and still decodes
 
 UMAP draws the 2-D maps users look at first: garments of a kind sit together.
 A VAE's 2-D codes keep less of that, but they decode: any point of the map is
-an image. ``neighbor_weight`` trains the VAE with UMAP's own objective beside
-its ELBO (the cross-entropy between the training rows' fuzzy neighbour graph
-and their codes, as parametric UMAP does), so that its map keeps more of the
-neighbourhoods while every point still decodes. ``placement="neighbors"``
-then lays the training images' codes out as UMAP lays out its map, from where
-the encoder put them, trains the model on to decode them, and places new
-images among them as UMAP's own ``transform`` does, instead of encoding them.
+an image. For 2-D and 3-D codes skvae's defaults give both: the neighbourhood
+term (``neighbor_weight="auto"``) trains the VAE with UMAP's own objective
+beside its ELBO (the cross-entropy between the training rows' fuzzy neighbour
+graph and their codes, as parametric UMAP does), so that its map keeps more of
+the neighbourhoods while every point still decodes; and placement
+(``placement="auto"``) lays the training images' codes out as UMAP lays out
+its map, from where the encoder put them, trains the model on to decode them,
+and places new images among them as UMAP's own ``transform`` does, instead of
+encoding them.
 
 This example draws the two maps of held-out Fashion-MNIST images side by side
 (the digits when Fashion-MNIST is not installed), prints how well each keeps
@@ -65,9 +67,9 @@ rows_test = X_test.reshape(len(X_test), -1) / np.float32(255)
 # %%
 # Fit both maps on the training images
 # ------------------------------------
-vae = VAETransformer(n_components=2, neighbor_weight=1.0, placement="neighbors", random_state=0).fit(X_train)
+vae = VAETransformer(n_components=2, random_state=0).fit(X_train)  # the term and placement: the defaults for 2-D
 reducer = umap.UMAP(n_components=2, random_state=0).fit(rows_train)
-maps = {"UMAP": (reducer, rows_test, rows_train), "skvae VAE, neighbour term, placed": (vae, X_test, X_train)}
+maps = {"UMAP": (reducer, rows_test, rows_train), "skvae VAE (defaults: neighbour term, placed)": (vae, X_test, X_train)}
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
 for ax, (title, (model, new, seen)) in zip(axes, maps.items()):

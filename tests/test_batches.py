@@ -50,7 +50,7 @@ class Decoder(nn.Module):
 
 def test_a_module_whose_rows_depend_on_the_batch_keeps_full_batches(X):
     model = VAETransformer(n_components=2, architecture=(BatchDependentEncoder, Decoder), max_epochs=1,
-                           random_state=0).fit(X)
+                           random_state=0, neighbor_weight=0.0).fit(X)  # transform encodes
     one = model.transform(X[:1])
     # in a small batch the row would come out otherwise: the check says so, and it is padded
     # to the full batch (the training batch size, 128, for a network of one's own), as
@@ -64,7 +64,8 @@ def test_a_module_whose_rows_depend_on_the_batch_keeps_full_batches(X):
 
 def test_a_standard_network_answers_one_row_in_a_small_batch(X):
     # kept with the module, not saved: a loaded model asks again on its machine
-    model = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_epochs=1, random_state=0).fit(X)
+    model = VAETransformer(n_components=2, hidden_layer_sizes=(16,), max_epochs=1, random_state=0,
+                           neighbor_weight=0.0).fit(X)  # transform encodes
     model.transform(X[:1])
     answers = _small_batch_answers[model.net_.module_]
     assert list(answers) == [("encode, std=False", "cpu", torch.get_num_threads(), SMALL_BATCHES[0])]

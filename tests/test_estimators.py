@@ -25,7 +25,8 @@ from skvae._losses import gaussian_kl, reconstruction_nll
 from skvae.modules import reparameterize
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, BetaVAETransformer]
-FAST = dict(hidden_layer_sizes=(32,), max_epochs=10, random_state=0)
+# the plain models (2-D codes get the neighbourhood term by default: tests/test_neighbors.py)
+FAST = dict(hidden_layer_sizes=(32,), max_epochs=10, random_state=0, neighbor_weight=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_beta_vae_score_is_the_true_elbo():
     # a 2-D manifold in 20-D, so that even beta=4 keeps a KL term worth weighing
     rng = np.random.RandomState(0)
     X = 3 * np.tanh(rng.randn(300, 2) @ rng.randn(2, 20)) + 0.1 * rng.randn(300, 20)
-    model = BetaVAETransformer(beta=4.0, max_epochs=30, random_state=0).fit(X)
+    model = BetaVAETransformer(beta=4.0, max_epochs=30, random_state=0, neighbor_weight=0.0).fit(X)
     module = model.net_.module_.eval()
     x = torch.tensor(X[:50], dtype=torch.float32)
     with torch.no_grad():
@@ -278,6 +279,8 @@ def test_pandas_in_and_out(digits):
     assert codes.index.equals(frame.index)
     assert list(model.feature_names_in_) == list(frame.columns)
     # the standard deviations come as a frame too, aligned with the means: a sampled code is a frame sum
+    # (from the encoder: 3-D codes are placed among the training rows by default, and those have none)
+    model.set_params(placement="encoder")
     means, stds = model.transform(frame, return_std=True)
     assert isinstance(stds, pd.DataFrame)
     assert stds.columns.equals(means.columns) and stds.index.equals(frame.index)

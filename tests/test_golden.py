@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import skvae
-from golden.make_golden import MLP, data, models, outputs
+from golden.make_golden import MLP, PLAIN, data, models, outputs
 
 GOLDEN = Path(__file__).parent / "golden"
 TRUSTED = {
@@ -63,7 +63,7 @@ def test_a_golden_checkpoint_trains_on_as_if_never_stopped(expected):
     resumed = skvae.load(GOLDEN / "vae-mlp.skvae")
     resumed.set_params(warm_start=True, max_epochs=1).fit(data()[0])
     # the file holds the validation_fraction of its time (0.1, the default then)
-    params = {**MLP, "max_epochs": 3, "validation_fraction": resumed.validation_fraction}
+    params = {**MLP, **PLAIN, "max_epochs": 3, "validation_fraction": resumed.validation_fraction}
     straight = skvae.VAETransformer(n_components=3, **params).fit(data()[0])
     assert resumed.n_iter_ == 3
     for name, weight in straight.net_.module_.state_dict().items():
@@ -102,4 +102,6 @@ def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
     model = joblib.load(GOLDEN / "vae-mlp.joblib")
     params = model.get_params()
     assert params["n_jobs"] is None and params["sampler"] == "prior"
+    # and neighbor_weight and placement (issue 27), whose defaults became "auto" later, what it did then
+    assert params["neighbor_weight"] == 0.0 and params["placement"] == "encoder"
     assert skvae.VAETransformer(**params).get_params() == params  # clone-able, as any estimator

@@ -17,7 +17,8 @@ from skvae._losses import ReconstructionLoss
 from skvae._net import AutoencoderNet
 from skvae.modules import Autoencoder
 
-SMALL = dict(n_components=3, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
+# the plain models: fit trains 3-D codes with the neighbourhood term by default, partial_fit never does
+SMALL = dict(n_components=3, hidden_layer_sizes=(16,), batch_size=64, random_state=0, neighbor_weight=0.0)
 
 
 @pytest.fixture(scope="module")

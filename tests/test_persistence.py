@@ -28,7 +28,9 @@ from skvae import (
 )
 from skvae.datasets import load_digits_images
 
-FAST = dict(hidden_layer_sizes=(32,), max_epochs=4, random_state=0)
+# the plain models: with the neighbourhood term (2-D codes' default) a fit ends with a layout of its
+# own, so two fits are not one long one (tests/test_neighbors.py tests its warm start)
+FAST = dict(hidden_layer_sizes=(32,), max_epochs=4, random_state=0, neighbor_weight=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +210,7 @@ def test_a_failed_save_leaves_the_previous_file(X, tmp_path, monkeypatch):
 def test_pickle_stores_each_weight_once(tmp_path):
     rng = np.random.RandomState(0)
     X = rng.uniform(size=(200, 784)).astype(np.float32)
-    model = VAETransformer(max_epochs=1, random_state=0).fit(X)
+    model = VAETransformer(max_epochs=1, random_state=0, neighbor_weight=0.0).fit(X)  # keeps no training rows
     weights = sum(t.numel() * t.element_size() for t in model.net_.module_.state_dict().values())
     restored = pickle.loads(pickle.dumps(model))
     assert restored.net_.module is restored.net_.module_
@@ -260,7 +262,7 @@ KILLED_FIT = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
 
     X = load_digits().data[:400] / 16
-    {cls}(hidden_layer_sizes=(32,), max_epochs=10, random_state=0, checkpoint_path=sys.argv[1],
+    {cls}(hidden_layer_sizes=(32,), max_epochs=10, random_state=0, neighbor_weight=0.0, checkpoint_path=sys.argv[1],
           checkpoint_every=5, callbacks=[Die()]).fit(X)
     """
 )
@@ -280,7 +282,7 @@ def test_resume_after_the_process_was_killed_equals_the_uninterrupted_fit(cls, X
         with pytest.raises(NotFittedError, match="saved during training, at epoch 5.*warm_start=True"):
             resumed.sample(3)
     resumed.set_params(warm_start=True, max_epochs=5, checkpoint_path=None).fit(X)
-    uninterrupted = cls(hidden_layer_sizes=(32,), max_epochs=10, random_state=0).fit(X)
+    uninterrupted = cls(hidden_layer_sizes=(32,), max_epochs=10, random_state=0, neighbor_weight=0.0).fit(X)
     assert resumed.n_iter_ == 10
     for name, weight in uninterrupted.net_.module_.state_dict().items():
         assert torch.equal(resumed.net_.module_.state_dict()[name], weight), name

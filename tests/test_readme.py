@@ -26,7 +26,7 @@ assert reconstructed.shape == (1797, 64)
 assert search.best_params_["n_components"] in (2, 8)
 assert new_images.shape == (4, 8, 8)
 assert len(set(clusters)) == 10
-assert tuned.best_params_ == {"vaetransformer__n_components": 10}
+assert tuned.best_score_ > 0.8
 assert set(flags) == {-1, 1}
 assert roc_auc_score(y != 0, normality) > 0.9
 assert sevens.shape == (8, 64) and as_nines.shape == (3, 64)

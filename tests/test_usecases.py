@@ -19,7 +19,10 @@ def test_codes_feed_a_classifier_tuned_by_its_accuracy():
                          LogisticRegression(max_iter=2000))
     search = GridSearchCV(pipe, {"vaetransformer__n_components": [2, 10]}, scoring="accuracy", cv=3)
     search.fit(X_train, y_train)
-    assert search.best_params_ == {"vaetransformer__n_components": 10}  # more dims keep more of the digit
+    # 2-D codes keep the digits' neighbourhoods by default (the neighbourhood term): measured 0.872,
+    # against 0.621 for the plain VAE's 2-D codes and 0.823 for its 10-D ones
+    two_dims = search.cv_results_["params"].index({"vaetransformer__n_components": 2})
+    assert search.cv_results_["mean_test_score"][two_dims] > 0.8
     assert search.score(X_test, y_test) > 0.8  # chance: 0.1
 
 

@@ -105,8 +105,8 @@ class _BaseAutoencoder(
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
-        neighbor_weight=0.0,
-        placement="encoder",
+        neighbor_weight="auto",
+        placement="auto",
     ):
         store_parameters(self, locals())
 

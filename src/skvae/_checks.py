@@ -89,22 +89,28 @@ def _check_float32_range(X, advice=SCALE_ADVICE):
     Cast to float32 they become infinite, and the error would come later, from
     the loss or the output, naming the learning rate or a whole batch of rows.
     """
-    if X.dtype != np.float64:
+    bad_rows = _rows_beyond_float32(X)
+    if not len(bad_rows):
         return
-    values = X.data if sp.issparse(X) else X
-    if values.size == 0 or (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
-        return
-    if sp.issparse(X):
-        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        bad_rows = np.unique(row_of[np.abs(values) > FLOAT32_MAX])
-    else:
-        bad_rows = np.flatnonzero((np.abs(X) > FLOAT32_MAX).any(axis=1))
     first = np.asarray(X[bad_rows[0]].todense() if sp.issparse(X) else X[bad_rows[0]]).ravel()
     column = int(np.flatnonzero(np.abs(first) > FLOAT32_MAX)[0])
     raise ValueError(
         f"X has values beyond float32's range (+-{FLOAT32_MAX:.3g}), which the network computes "
         f"in: {_name_rows(bad_rows)} (the first at column {column}: {first[column]:.3g}). {advice}"
     )
+
+
+def _rows_beyond_float32(X):
+    """The indices of the rows of X (float64, dense or CSR) with values float32 cannot hold; often none."""
+    if X.dtype != np.float64:
+        return np.array([], dtype=int)
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0 or (values.max() <= FLOAT32_MAX and values.min() >= -FLOAT32_MAX):
+        return np.array([], dtype=int)
+    if sp.issparse(X):
+        row_of = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        return np.unique(row_of[np.abs(values) > FLOAT32_MAX])
+    return np.flatnonzero((np.abs(X) > FLOAT32_MAX).any(axis=1))
 
 
 def _name_rows(indices, shown=5):

@@ -200,8 +200,8 @@ class BetaVAETransformer(VAETransformer):
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
-        neighbor_weight=0.0,
-        placement="encoder",
+        neighbor_weight="auto",
+        placement="auto",
         beta=4.0,
         sampler="prior",
     ):

@@ -8,7 +8,7 @@ import torch
 from sklearn.utils._set_output import _wrap_data_with_container
 from sklearn.utils.validation import check_is_fitted
 
-from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows, _output_dtype
+from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows, _output_dtype, _rows_beyond_float32
 from ._data import iter_batches
 from ._losses import decoder_mean
 from ._placement import place_rows
@@ -71,14 +71,7 @@ class _InferenceMixin:
                 for out, result in zip(outputs, results):
                     finite = np.isfinite(result.reshape(n_rows, -1)).all(axis=1)
                     if not finite.all():
-                        bad = rows.start + np.flatnonzero(~finite)
-                        largest = abs(X[bad]).max()
-                        why = (f"X has values beyond float32's range (+-{FLOAT32_MAX:.3g})"
-                               if largest > FLOAT32_MAX else "the network's output overflowed float32")
-                        raise ValueError(
-                            f"{why}, which the network computes in, for {_name_rows(bad)} of X, whose "
-                            f"values reach {largest:.3g}. Scale X as the training data was scaled."
-                        )
+                        raise _overflow_error(X, rows.start + np.flatnonzero(~finite))
                     out[rows] = result
         return outputs
 
@@ -129,9 +122,15 @@ class _InferenceMixin:
 
         return self._run_batches(X, step, name=f"encode, std={return_std}")
 
+    def _places_rows(self):
+        """Whether :meth:`transform` places rows among the training rows (else it encodes them)."""
+        if self.placement == "auto":  # where the fit kept them
+            return hasattr(self, "placement_rows_")
+        return self.placement == "neighbors"
+
     def _codes(self, X):
         """The codes :meth:`transform` gives validated X: posterior means, or placed among the training rows."""
-        if self.placement == "encoder":
+        if not self._places_rows():
             return self._encode(X)[0]
         if not hasattr(self, "placement_rows_"):
             raise ValueError(
@@ -153,7 +152,17 @@ class _InferenceMixin:
                 f"with its {self.n_features_in_} features and {self.n_components} components: the model "
                 "file was altered. Fit the model again."
             )
+        bad = _rows_beyond_float32(X)
+        if len(bad):  # named as the encoder's output check names them
+            raise _overflow_error(X, bad)
         placed = place_rows(self._rows_to_place(self._flat_rows(X)), rows, codes, seed=self.net_.split_seed)
+        finite = np.isfinite(placed).all(axis=1)
+        if not finite.all():
+            bad = np.flatnonzero(~finite)
+            raise ValueError(
+                f"The distances of {_name_rows(bad)} of X to the training rows overflowed float32, whose "
+                f"values reach {abs(X[bad]).max():.3g}. Scale X as the training data was scaled."
+            )
         return placed.astype(self.placement_codes_.dtype, copy=False)
 
     def _rows_to_place(self, rows):
@@ -183,18 +192,20 @@ class _InferenceMixin:
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
-            Posterior means, or with ``placement="neighbors"`` the codes
-            placed among the training rows; deterministic.
+            Posterior means, or the codes placed among the training rows
+            where the model places rows (``placement``); deterministic.
         Z_std : ndarray of shape (n_samples, n_components)
             Posterior standard deviations, only if ``return_std`` is True.
             Under ``set_output(transform="pandas")`` (or ``"polars"``) both
             are data frames, with the same columns and index.
         """
         check_is_fitted(self)
-        if return_std and self.placement != "encoder":
+        if return_std and self._places_rows():
             raise ValueError(
-                "return_std=True gives the encoder's posterior spread, and codes placed among the "
-                "training rows (placement='neighbors') have none. Set placement='encoder' for it."
+                "return_std=True gives the encoder's posterior spread, and this model places rows among "
+                "its training rows (placement='neighbors', or 'auto' for a model fitted with the "
+                "neighbourhood term), where codes have none. Set placement='encoder' to get the encoder's "
+                "means and spread."
             )
         rows = self._validate_input(X, reset=False)
         dtype = _output_dtype(rows)
@@ -266,3 +277,14 @@ class _InferenceMixin:
 
             X = pd.DataFrame(X, columns=self.feature_names_in_)
         return self._codes(self._validate_input(X, reset=False))
+
+
+def _overflow_error(X, bad):
+    """The error for rows ``bad`` of X whose codes came out infinite: values beyond float32, or an overflow."""
+    largest = abs(X[bad]).max()
+    why = (f"X has values beyond float32's range (+-{FLOAT32_MAX:.3g})"
+           if largest > FLOAT32_MAX else "the network's output overflowed float32")
+    return ValueError(
+        f"{why}, which the network computes in, for {_name_rows(bad)} of X, whose "
+        f"values reach {largest:.3g}. Scale X as the training data was scaled."
+    )

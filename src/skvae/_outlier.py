@@ -71,7 +71,11 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     estimator : skvae estimator, default=None
         The (unfitted) model to train; it is cloned. Any skvae estimator
         that trains on X alone (not ``ConditionalVAETransformer``, which
-        needs labels). Default: ``VAETransformer(n_components=16)``.
+        needs labels). Default: ``VAETransformer(n_components=16)``. Its
+        ``neighbor_weight`` and ``placement``, where left at ``"auto"``, are
+        taken as 0 and ``"encoder"``: placing rows among the training rows
+        draws every row, outliers too, onto the training rows' map (a grid
+        over 2-D codes scored 0.88 ROC-AUC with them, above 0.9 without).
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         Expected share of outliers in the training data, which sets the
@@ -222,6 +226,12 @@ class AutoencoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         seed = random_state.randint(np.iinfo(np.int32).max)
         if self.random_state is not None and "random_state" in estimator.get_params():
             estimator.set_params(random_state=seed)
+        # "auto" trains 2-D and 3-D codes with the neighbourhood term and places new rows among
+        # the training rows, which draws every row, outliers too, onto the training rows' map:
+        # the detector scores the model's own codes and reconstructions, without either
+        params = estimator.get_params()
+        estimator.set_params(**{name: plain for name, plain in (("neighbor_weight", 0.0), ("placement", "encoder"))
+                                if isinstance(params.get(name), str) and params[name] == "auto"})
         (X,) = indexable(X)  # rows can be sliced: a sparse matrix of any format becomes CSR
         train, calibration = self._split(X, random_state)
         interrupted = None

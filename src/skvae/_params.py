@@ -306,9 +306,9 @@ SHARED = (
     ),
     Parameter(
         "neighbor_weight",
-        "float",
-        0.0,
-        [Interval(Real, 0, None, closed="left")],
+        '"auto" or float',
+        "auto",
+        [StrOptions({"auto"}), Interval(Real, 0, None, closed="left")],
         """\
         Weight of the neighbourhood term, which trains the codes to keep the
         neighbours each training row has among the others, as UMAP's map
@@ -316,16 +316,26 @@ SHARED = (
         training rows is built once per fit (``neighbor_graph_``; a warm start
         reuses it), and UMAP's cross-entropy between that graph and the codes
         is added to the loss, recorded as ``history_[:, "train_neighbor_loss"]``.
-        It is of most use for 2-D and 3-D maps. 0 trains without it.
+        ``"auto"``: 1.0 for codes of 1 to 3 dimensions, the maps people look
+        at, where it keeps neighbourhoods as UMAP does (with
+        ``placement="auto"``; on the digits 5-NN accuracy of new rows' 2-D
+        codes 0.697 without it, 0.966 with it, UMAP 0.960), and 0 for wider
+        codes, where it cost accuracy and reconstruction. Its price on 2-D
+        codes: about 5% of test ELBO and twice to three times the fit time.
+        0 trains without it.
         :meth:`partial_fit` never trains with it: it needs all the rows at once.""",
     ),
     Parameter(
         "placement",
-        '{"encoder", "neighbors"}',
-        "encoder",
-        [StrOptions({"encoder", "neighbors"})],
+        '{"auto", "encoder", "neighbors"}',
+        "auto",
+        [StrOptions({"auto", "encoder", "neighbors"})],
         """\
-        How :meth:`transform` gives the codes of rows. ``"encoder"``: the
+        How :meth:`transform` gives the codes of rows. ``"auto"``:
+        ``"neighbors"`` for a model fitted with the neighbourhood term
+        (``neighbor_weight`` above 0, as ``"auto"`` is for 2-D and 3-D
+        codes), else ``"encoder"``; :meth:`partial_fit` and
+        :class:`VQVAETransformer` always encode. ``"encoder"``: the
         posterior means, fast (one network call a batch). ``"neighbors"``
         (needs ``neighbor_weight > 0``): UMAP's map, on the model's codes.
         At the end of ``fit``, the training rows' codes are laid out as UMAP
@@ -341,7 +351,8 @@ SHARED = (
         ``placement_codes_``; saved with it, as UMAP keeps its training data;
         rows of more than 100 features as their first 50 principal
         components), and each call searches them, which costs far more than
-        the encoder. The codes still decode.
+        the encoder (10,000 digits: 0.22 s against 0.01 s; UMAP's
+        ``transform`` took 10 s). The codes still decode.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
     ),
 )
@@ -401,7 +412,7 @@ ATTRIBUTES = """\
         ``"train_kl_loss"`` for the variational ones,
         ``"train_commitment_loss"`` for the VQ-VAE, ``"train_anchor_loss"``
         for GaussianMixtureVAE, and ``"train_neighbor_loss"`` for any model
-        trained with ``neighbor_weight > 0``.
+        trained with the neighbourhood term (``neighbor_weight``).
 
     n_iter_ : int
         Number of epochs run.
@@ -409,8 +420,10 @@ ATTRIBUTES = """\
     neighbor_graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
         The fuzzy k-nearest-neighbour graph of the training rows (UMAP's
         ``graph_``) that the neighbourhood term trained with; rows held out
-        for validation have no edges. Set only when ``neighbor_weight > 0``,
-        and saved with the model, so that a warm start trains on with it.
+        for validation have no edges. Set only when the model trains with
+        the term (``neighbor_weight`` above 0, or ``"auto"`` for codes of
+        at most 3 dimensions), and saved with the model, so that a warm
+        start trains on with it.
 
     placement_rows_, placement_codes_ : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_features) or (n_samples, 50), ndarray of shape (n_samples, n_components)
         The training rows (flat, on the scale the network reads) and their
@@ -419,12 +432,13 @@ ATTRIBUTES = """\
         ``placement="neighbors"`` places new rows among. Dense
         rows of more than 100 features are kept as their first 50 principal
         components (the rows times ``placement_projection_``), in which new
-        rows' neighbours are found and weighed. Set only with that setting.
+        rows' neighbours are found and weighed. Set only with that setting
+        (or ``"auto"`` where it resolves to it).
 
     placement_projection_ : ndarray of shape (n_features, 50)
         The first 50 principal axes of the training rows, that new rows are
-        projected on before they are placed. Set only with
-        ``placement="neighbors"``, for dense rows of more than 100 features.
+        projected on before they are placed. Set only where rows are placed
+        (``placement``), for dense rows of more than 100 features.
 
     prior_ : object
         The distribution :meth:`sample` draws codes from (read-only), with

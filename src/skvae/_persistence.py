@@ -45,6 +45,20 @@ class _PersistenceMixin:
 
         return save(self, path, training_state=training_state)
 
+    # Parameters whose default changed after they were added, with the value that a model saved
+    # before they existed behaved as: a file or pickle without them gets this, not today's default
+    # (neighbor_weight and placement came in at 0.0 and "encoder", and are "auto" since).
+    _DEFAULTS_BEFORE = {"neighbor_weight": 0.0, "placement": "encoder"}
+
+    @classmethod
+    def _parameters_missing_from(cls, params):
+        """The parameters of ``cls`` that ``params`` (a saved model's) lacks, with the value each had then."""
+        return {
+            name: cls._DEFAULTS_BEFORE.get(name, parameter.default)
+            for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if parameter.default is not inspect.Parameter.empty and name not in params
+        }
+
     def _saved_params(self):
         """Parameters as :meth:`save` stores them: callbacks it cannot store are left out, with a warning."""
         from ._serialization import can_save
@@ -124,10 +138,9 @@ class _PersistenceMixin:
         # laptop): skorch has mapped the net to the CPU; the parameter follows it.
         super().__setstate__(state)
         # A pickle from an earlier skvae has no value for a parameter added since: it gets
-        # the default, which is what the model did before the parameter existed.
-        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
-            if parameter.default is not inspect.Parameter.empty and name not in self.__dict__:
-                setattr(self, name, parameter.default)
+        # what the model did before the parameter existed.
+        for name, value in self._parameters_missing_from(self.__dict__).items():
+            setattr(self, name, value)
         net = self.__dict__.get("net_")
         if net is not None and torch.device(net.device).type == "cpu" and self.device not in ("cpu", "auto"):
             self._loading_device(None, stacklevel=3)

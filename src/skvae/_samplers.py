@@ -89,8 +89,8 @@ class ExPostSamplerMixin:
         random_state=None,
         verbose=0,
         kl_warmup_epochs=0,
-        neighbor_weight=0.0,
-        placement="encoder",
+        neighbor_weight="auto",
+        placement="auto",
         sampler="prior",
     ):
         store_parameters(self, locals())

@@ -304,7 +304,9 @@ class _Decoder:
         # a class named where an estimator calls it (architecture, optimizer, callbacks,
         # estimator) must be of the kind it calls
         places = PLACES if issubclass(cls, ESTIMATOR) else {}
-        obj = cls(**{k: self.decode(v, places.get(k), k) for k, v in params.items()})
+        # a file from an earlier skvae has no value for a parameter added since: what the model did then
+        earlier = cls._parameters_missing_from(params) if hasattr(cls, "_parameters_missing_from") else {}
+        obj = cls(**earlier, **{k: self.decode(v, places.get(k), k) for k, v in params.items()})
         if isinstance(obj, BaseEstimator):
             obj._validate_params()  # the file's parameters meet the constraints that fit checks
         if "state" in value:

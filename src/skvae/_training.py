@@ -138,6 +138,25 @@ class _TrainingMixin:
     # model whose codes are a codebook's (VQ-VAE) sets this False.
     _placeable = True
 
+    # neighbor_weight="auto" trains codes of at most this many dimensions (maps to look at) with
+    # the neighbourhood term, and placement="auto" places new rows among the training rows of a
+    # model that trained with it (benchmarks/README.md, "On by default for 2-D and 3-D codes")
+    _MAP_MAX_COMPONENTS = 3
+
+    def _neighbor_weight(self):
+        """``neighbor_weight``, with "auto" resolved: 1.0 for codes of at most 3 dimensions, else 0."""
+        if isinstance(self.neighbor_weight, str):  # "auto"
+            return 1.0 if self.n_components <= self._MAP_MAX_COMPONENTS else 0.0
+        return self.neighbor_weight
+
+    def _placement(self, incremental=False):
+        """``placement`` for a fit, with "auto" resolved: "neighbors" where the fit trains with the term
+        and the model's codes can be placed among, else "encoder"."""
+        if self.placement != "auto":
+            return self.placement
+        places = self._neighbor_weight() and self._placeable and not incremental
+        return "neighbors" if places else "encoder"
+
     # What the main training is called in the progress that verbose shows; a model that
     # trains in phases (GaussianMixtureVAE) names its main one and passes the others' names.
     _training_phase = "training"
@@ -155,6 +174,7 @@ class _TrainingMixin:
         warm = (self.warm_start or incremental) and hasattr(self, "net_")
         interrupted = None
         self._check_placement()
+        placement = self._placement(incremental)
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
             condition = self._training_condition(y, X.shape[0], reset=not warm, **target_options)
@@ -187,7 +207,7 @@ class _TrainingMixin:
                     target = self._prepare_training(module, data, kind, seed, device)
                     vars(self).pop("neighbor_graph_", None)  # of an earlier fit's data
                 criterion = self._criterion(kind)
-                if self.neighbor_weight and not incremental:
+                if self._neighbor_weight() and not incremental:
                     criterion, target = self._with_neighborhood(criterion, module, data, seed, target, warm)
                 # in data-parallel training every process holds the same model: rank 0 writes it
                 writes = self.checkpoint_path and is_main_process()
@@ -203,7 +223,7 @@ class _TrainingMixin:
                         raise  # not one epoch finished: nothing new to keep
                     interrupted = error
                 layout = None
-                if self.placement != "encoder" and interrupted is None:
+                if placement == "neighbors" and interrupted is None:
                     layout = self._lay_out_placement(module, data, kind, seed, device, condition)
             del data
             net.last_epoch_ = None
@@ -216,7 +236,7 @@ class _TrainingMixin:
             net.module_.eval()
             self._attach_net(net, kind)
             self._fit_statistics(X)
-            self._keep_placement_rows(X, layout)
+            self._keep_placement_rows(X, placement, layout)
         if writes:
             self.save(self.checkpoint_path, training_state=True)
         if interrupted is not None:
@@ -233,7 +253,7 @@ class _TrainingMixin:
 
     def _trains_incrementally(self):
         """Whether partial_fit is there; an AttributeError that says why where it is not for a parameter."""
-        if self._incremental and self.placement != "encoder":
+        if self._incremental and self.placement == "neighbors":
             raise AttributeError(
                 "partial_fit is not available with placement='neighbors': it sees one chunk of rows at a "
                 "time, and new rows are placed among all the training rows. Use fit, or placement='encoder'."
@@ -245,12 +265,12 @@ class _TrainingMixin:
 
         (partial_fit is not there with it: see :meth:`_trains_incrementally`.)
         """
-        if self.placement == "encoder":
+        if self.placement != "neighbors":  # "auto" places only where it can
             return
         why = None
         if not self._placeable:
             why = f"{type(self).__name__}'s codes are quantised to a codebook, which placing does not keep"
-        elif not self.neighbor_weight:
+        elif not self._neighbor_weight():
             why = ("it places rows among codes trained to keep their neighbourhoods, which needs "
                    "neighbor_weight > 0 (try 1.0)")
         if why:
@@ -279,7 +299,7 @@ class _TrainingMixin:
         net.partial_fit(data, Sides(condition, target))
         return layout
 
-    def _keep_placement_rows(self, X, layout=None):
+    def _keep_placement_rows(self, X, placement, layout=None):
         """Keep the training rows (wide ones projected) and their codes for placement="neighbors", or drop them.
 
         The codes are ``layout`` where it was laid out (:meth:`_lay_out_placement`; float32, as
@@ -287,7 +307,7 @@ class _TrainingMixin:
         """
         for name in ("placement_rows_", "placement_codes_", "placement_projection_"):
             vars(self).pop(name, None)
-        if self.placement == "encoder":
+        if placement == "encoder":
             return
         rows = self._flat_rows(X)
         projection = search_projection(rows, seed=self.net_.split_seed)
@@ -335,7 +355,7 @@ class _TrainingMixin:
         check_graph_rows(graph, len(data))
         self.neighbor_graph_ = graph
         bank = encoded_rows(module.to(data.device), data)
-        loss = NeighborhoodLoss(criterion, graph, self.neighbor_weight, bank, target)
+        loss = NeighborhoodLoss(criterion, graph, self._neighbor_weight(), bank, target)
         return loss, torch.arange(len(data), device=data.device)
 
     def _training_rows(self, X, device):
