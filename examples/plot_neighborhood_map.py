@@ -22,9 +22,9 @@ new images, then decodes the images along a straight path across the skvae
 map, from one kind of garment to another.
 
 Run it as ``python examples/plot_neighborhood_map.py`` (140 seconds on 2 CPU
-cores). On 2026-12-01 it printed, for the 2,000 held-out images: UMAP 5-NN
-accuracy 0.739, trustworthiness 0.973, 10,000 new images placed in 2.60 s;
-skvae 0.722, 0.974, in 1.22 s. UMAP's map keeps classes together a little
+cores). On 2026-12-02 it printed, for the 2,000 held-out images: UMAP 5-NN
+accuracy 0.739, trustworthiness 0.973, 10,000 new images placed in 3.08 s;
+skvae 0.722, 0.974, in 0.57 s. UMAP's map keeps classes together a little
 better here (skvae's layout starts from the codes its encoder drew, a weaker
 map of Fashion-MNIST than UMAP's own start), skvae's keeps neighbourhoods as
 well, and it decodes every point of the path. See benchmarks/README.md,

@@ -80,7 +80,10 @@ class VAETransformer(ExPostSamplerMixin, _BaseAutoencoder):
     ``n_components`` latent dimensions; the decoder gives ``p(x | z)``; the
     prior is ``N(0, I)``. Training maximises the evidence lower bound (ELBO),
     reconstruction log-likelihood minus ``KL(q(z | x) || p(z))``.
-    :meth:`transform` returns posterior means, :meth:`sample` decodes draws
+    :meth:`transform` returns posterior means (for codes of 1 to 3
+    dimensions, by default, the codes placed among the training rows' map,
+    as UMAP places new points: see ``neighbor_weight`` and ``placement``),
+    :meth:`sample` decodes draws
     from the prior (or, with ``sampler="gmm"``, from a mixture fitted to the
     training codes), and :meth:`score` is the mean ELBO.
 

@@ -321,7 +321,7 @@ SHARED = (
         ``placement="auto"``; on the digits 5-NN accuracy of new rows' 2-D
         codes 0.697 without it, 0.966 with it, UMAP 0.960), and 0 for wider
         codes, where it cost accuracy and reconstruction. Its price on 2-D
-        codes: about 5% of test ELBO and twice to three times the fit time.
+        codes: 2 to 5% of test ELBO, and two to three times the fit time.
         0 trains without it.
         :meth:`partial_fit` never trains with it: it needs all the rows at once.""",
     ),
@@ -351,8 +351,8 @@ SHARED = (
         ``placement_codes_``; saved with it, as UMAP keeps its training data;
         rows of more than 100 features as their first 50 principal
         components), and each call searches them, which costs far more than
-        the encoder (10,000 digits: 0.22 s against 0.01 s; UMAP's
-        ``transform`` took 10 s). The codes still decode.
+        the encoder (10,000 digits: 0.4 s against 0.01 s; UMAP's
+        ``transform`` took 15 s). The codes still decode.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
     ),
 )
