@@ -182,7 +182,11 @@ SHARED = (
         network on for ``max_epochs`` more epochs, from its weights, its
         optimizer's state and its random state, instead of starting anew;
         ``history_`` and ``n_iter_`` go on counting. Resuming the same data
-        this way gives, on CPU, bit for bit the model of one longer fit.""",
+        this way gives, on CPU, bit for bit the model of one longer fit,
+        except with the neighbourhood term (``neighbor_weight``, on by
+        default for codes of 1 to 3 dimensions): a fit reads every training
+        row's code afresh when it starts and ends with a layout of its own,
+        so two fits train on from the same graph but are not one long fit.""",
     ),
     Parameter(
         "checkpoint_path",
