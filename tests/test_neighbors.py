@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import cross_val_score, train_test_split
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 import skvae
 import skvae._neighbors
@@ -392,3 +392,17 @@ def test_placement_weighs_edges_as_umap_learn_does_row_by_row():
     weights = skvae._placement.membership_strengths(distances, 15)
     np.testing.assert_allclose(weights, expected.reshape(300, 15), atol=1e-6)
     np.testing.assert_array_equal(skvae._placement.membership_strengths(distances[7:8], 15), weights[7:8])
+
+
+def test_the_graph_is_umap_learns_fuzzy_simplicial_set(digits_split):
+    from umap.umap_ import fuzzy_simplicial_set
+
+    X = np.concatenate([digits_split[0][:400], digits_split[0][:20]])  # 20 exact duplicates: zero distances
+    distances, indices = NearestNeighbors(n_neighbors=15).fit(X).kneighbors(X)
+    expected, _, _ = fuzzy_simplicial_set(X, 15, np.random.RandomState(0), "euclidean",
+                                          knn_indices=indices, knn_dists=distances.astype(np.float32))
+    graph = skvae._neighbors.fuzzy_union(indices, distances)
+    expected = expected.tocsr()
+    assert graph.dtype == np.float32 and (graph != graph.T).nnz == 0
+    assert ((graph > 0) != (expected > 0)).nnz == 0  # the same edges
+    np.testing.assert_allclose(graph.toarray(), expected.toarray(), rtol=1e-5, atol=1e-6)

@@ -72,12 +72,11 @@ def fuzzy_graph(X, n_neighbors=N_NEIGHBORS, seed=0):
     """UMAP's fuzzy k-NN graph of the rows of ``X`` (an array or sparse matrix of at least 2 rows).
 
     Exact neighbours from scikit-learn up to ``EXACT_NEIGHBORS_MAX_ROWS``
-    rows, NN-descent (pynndescent, seeded by ``seed``) above; then
-    umap-learn's ``fuzzy_simplicial_set``. Returns a symmetric CSR matrix
-    with weights in (0, 1].
+    rows, NN-descent (pynndescent, seeded by ``seed``) above; then what
+    umap-learn's ``fuzzy_simplicial_set`` makes of them
+    (:func:`fuzzy_union`). Returns a symmetric CSR matrix with weights in
+    (0, 1].
     """
-    from umap.umap_ import fuzzy_simplicial_set
-
     k = min(n_neighbors, X.shape[0])
     if X.shape[0] <= EXACT_NEIGHBORS_MAX_ROWS:
         distances, indices = NearestNeighbors(n_neighbors=k).fit(X).kneighbors(X)
@@ -86,11 +85,75 @@ def fuzzy_graph(X, n_neighbors=N_NEIGHBORS, seed=0):
 
         index = NNDescent(X, n_neighbors=k, random_state=seed, low_memory=True, n_jobs=1)
         indices, distances = index.neighbor_graph
-    graph, _, _ = fuzzy_simplicial_set(
-        X, k, np.random.RandomState(seed), "euclidean",
-        knn_indices=indices.astype(np.int64), knn_dists=distances.astype(np.float32),
+    return fuzzy_union(indices, distances)
+
+
+# umap-learn's tolerance of its search for each row's bandwidth, and the
+# smallest bandwidth it allows, as a fraction of the mean distance.
+_SMOOTH_K_TOLERANCE = 1e-5
+MIN_K_DIST_SCALE = 1e-3
+
+
+def bandwidths(distances, rho, floor, k, n_iter=64):
+    """Each row's bandwidth sigma, as umap-learn's ``smooth_knn_dist`` finds it, vectorised over rows.
+
+    Bisection (``n_iter`` steps at most, to within ``_SMOOTH_K_TOLERANCE``)
+    for ``sum_{j >= 1} exp(-max(d_j - rho, 0) / sigma) = log2(k)`` over each
+    row of ``distances`` (float32, a row's neighbours nearest first; the sum
+    leaves out the first, as umap-learn's does), then at least ``floor``.
+    Returns float32.
+    """
+    d = np.asarray(distances, dtype=np.float32)[:, 1:] - np.asarray(rho, dtype=np.float32)[:, None]
+    target = np.log2(k)
+    lo, hi, mid = np.zeros(len(d)), np.full(len(d), np.inf), np.ones(len(d))
+    searching = np.ones(len(d), bool)
+    for _ in range(n_iter):
+        psum = np.where(d > 0, np.exp(-d / mid[:, None]), 1.0).sum(1)
+        searching &= np.abs(psum - target) >= _SMOOTH_K_TOLERANCE
+        if not searching.any():
+            break
+        above = searching & (psum > target)
+        below = searching & ~(psum > target)
+        hi = np.where(above, mid, hi)
+        lo = np.where(below, mid, lo)
+        mid = np.where(above | (below & np.isfinite(hi)), (lo + hi) / 2, np.where(below, mid * 2, mid))
+    return np.maximum(mid.astype(np.float32), floor).astype(np.float32)
+
+
+def fuzzy_union(indices, distances):
+    """UMAP's fuzzy simplicial set of a k-NN graph: ``fuzzy_simplicial_set``'s result, with its defaults.
+
+    Each row's distance to its nearest other row is rho (local
+    connectivity 1) and its bandwidth sigma comes from :func:`bandwidths`;
+    an edge weighs ``exp(-(d - rho) / sigma)``, 1 up to rho, 0 to the row
+    itself; and the graph is the fuzzy union ``W + W.T - W * W.T``. Written
+    with numpy rather than called from umap-learn, whose numba functions
+    took 6 of the 9.6 s of the first fit in every process (a notebook, each
+    worker of a grid search); the weights agree with umap-learn's to float32
+    rounding (``tests/test_neighbors.py``).
+    """
+    d = np.asarray(distances, dtype=np.float32)
+    n, k = d.shape
+    nonzero = d > 0
+    rho = np.where(nonzero.any(1), d[np.arange(n), nonzero.argmax(1)], np.float32(0))
+    floor = MIN_K_DIST_SCALE * np.where(rho > 0, d.mean(1), d.mean())
+    sigma = bandwidths(d, rho, floor, k)
+    beyond = d - rho[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # exp in float64, rounded to float32: all but about 1 in 1,500 weights are then umap-learn's
+        # to the bit (numpy's float32 exp differed from it in the last bit in a third of them)
+        strength = np.exp(-(beyond / sigma[:, None]).astype(np.float64)).astype(np.float32)
+        weights = np.where((beyond <= 0) | (sigma[:, None] == 0), np.float32(1), strength)
+    weights[indices == np.arange(n)[:, None]] = 0
+    graph = sp.coo_matrix(
+        (weights.astype(np.float32).ravel(), (np.repeat(np.arange(n), k), np.asarray(indices).ravel())),
+        shape=(n, n),
     )
-    return graph.tocsr()
+    graph.eliminate_zeros()
+    transpose = graph.transpose()
+    graph = (graph + transpose - graph.multiply(transpose)).tocsr()
+    graph.eliminate_zeros()
+    return graph
 
 
 def flat_rows(data, rows, batch_size=4096):

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.neighbors import NearestNeighbors
 
-from ._neighbors import CODE_SCALE, CURVE_A, CURVE_B, N_NEIGHBORS, NEGATIVES_PER_POSITIVE
+from ._neighbors import CODE_SCALE, CURVE_A, CURVE_B, MIN_K_DIST_SCALE, N_NEIGHBORS, NEGATIVES_PER_POSITIVE, bandwidths
 
 # placement="neighbors": epochs that move each new row (UMAP's transform runs
 # 100 up to 10,000 rows and 30 above, which would make a row's code depend on
@@ -94,12 +94,6 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
     return placed / CODE_SCALE
 
 
-# umap-learn's tolerance of its search for each row's bandwidth, and the
-# smallest bandwidth it allows, as a fraction of the mean distance.
-_SMOOTH_K_TOLERANCE = 1e-5
-_MIN_K_DIST_SCALE = 1e-3
-
-
 def membership_strengths(distances, k, n_iter=64):
     """UMAP's fuzzy membership strengths of new rows' edges to their nearest training rows, row by row.
 
@@ -109,27 +103,14 @@ def membership_strengths(distances, k, n_iter=64):
     that ``sum_{j >= 1} exp(-d_j / sigma) = log2(k)`` (as umap-learn, the sum
     leaves out the nearest), and an edge weighs ``exp(-d / sigma)``, or 1 at
     distance 0. Written again with numpy, vectorised over rows, for two
-    reasons: umap-learn's numba functions take about 4 s to import and
-    compile on the first call in a process, which a one-row ``transform``
-    would pay; and its smallest bandwidth is a fraction of the mean distance
+    reasons: umap-learn's numba functions take seconds to compile on the
+    first call in a process, which a one-row ``transform`` would pay; and
+    its smallest bandwidth is a fraction of the mean distance
     of all the rows in the call, so a row's weights could depend on the
     others placed with it. Here that floor is the row's own mean distance.
     """
     d = np.asarray(distances, dtype=np.float64)
-    target = np.log2(k)
-    lo, hi, mid = np.zeros(len(d)), np.full(len(d), np.inf), np.ones(len(d))
-    searching = np.ones(len(d), bool)
-    for _ in range(n_iter):
-        psum = np.where(d[:, 1:] > 0, np.exp(-d[:, 1:] / mid[:, None]), 1.0).sum(1)
-        searching &= np.abs(psum - target) >= _SMOOTH_K_TOLERANCE
-        if not searching.any():
-            break
-        above = searching & (psum > target)
-        below = searching & ~(psum > target)
-        hi = np.where(above, mid, hi)
-        lo = np.where(below, mid, lo)
-        mid = np.where(above | (below & np.isfinite(hi)), (lo + hi) / 2, np.where(below, mid * 2, mid))
-    sigma = np.maximum(mid.astype(np.float32), _MIN_K_DIST_SCALE * d.mean(1)).astype(np.float64)
+    sigma = bandwidths(d, np.zeros(len(d)), MIN_K_DIST_SCALE * d.mean(1), k).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where((d > 0) & (sigma[:, None] > 0), np.exp(-d / sigma[:, None]), 1.0)
     return weights.astype(np.float32)

@@ -133,7 +133,9 @@ def record_refits(names):
     """Record what training the named models today gives, beside what their files give.
 
     For models whose training changed on purpose (the conditional VAE's
-    encoder sees the label since issue 28): the files and their outputs stay
+    encoder sees the label since issue 28; GaussianMixtureVAE's neighbour
+    graph is computed with numpy since issue 27, its weights within a float32
+    rounding of umap-learn's, which moves the map it trains from): the files and their outputs stay
     as first written, and ``refit:<name>/<output>`` hold today's fit, with
     ``machine/refit:<name>`` the machine it was recorded on.
     """
