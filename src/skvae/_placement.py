@@ -73,8 +73,7 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
     operations took 0.53 s.
     """
     k = min(n_neighbors, rows.shape[0])
-    indices = NearestNeighbors(n_neighbors=k).fit(rows).kneighbors(X, return_distance=False)
-    distances = _distances(X, rows, indices, batch_size=256)  # 256 x 15 neighbours x 784 pixels: 12 MB
+    indices, distances = _nearest(X, rows, k)
     # float64: a row's code then rounds the same placed alone or among others (float32 sums did not)
     weights = membership_strengths(distances, k).astype(np.float64)
     weights[weights < 1 / n_epochs] = 0  # too weak to be sampled once (a weight is at most 1)
@@ -114,6 +113,22 @@ def membership_strengths(distances, k, n_iter=64):
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where((d > 0) & (sigma[:, None] > 0), np.exp(-d / sigma[:, None]), 1.0)
     return weights.astype(np.float32)
+
+
+# placement searches this many neighbours beyond the k it keeps, and keeps the k nearest by distances
+# computed pair by pair: a search's distances round by how many rows it was given and how many
+# threads it had, so its k-th neighbour could change at a near-tie with the rows placed alongside
+# (a Dask worker placed 6 of 400 digits otherwise than the whole array did)
+_SPARE_NEIGHBORS = 5
+
+
+def _nearest(X, rows, k):
+    """Each row of X's ``k`` nearest ``rows`` (indices, float32 distances, nearest first), whatever rows come with it."""
+    spare = min(k + _SPARE_NEIGHBORS, rows.shape[0])
+    indices = NearestNeighbors(n_neighbors=spare).fit(rows).kneighbors(X, return_distance=False)
+    distances = _distances(X, rows, indices, batch_size=256)  # 256 x 20 neighbours x 784 pixels: 16 MB
+    order = np.lexsort((indices, distances), axis=-1)[:, :k]  # by distance, then by index
+    return np.take_along_axis(indices, order, 1), np.take_along_axis(distances, order, 1)
 
 
 def _distances(X, rows, indices, batch_size):
