@@ -142,7 +142,8 @@ def fuzzy_union(indices, distances):
     with np.errstate(divide="ignore", invalid="ignore"):
         # exp in float64, rounded to float32: all but about 1 in 1,500 weights are then umap-learn's
         # to the bit (numpy's float32 exp differed from it in the last bit in a third of them)
-        strength = np.exp(-(beyond / sigma[:, None]).astype(np.float64)).astype(np.float32)
+        # (up to rho the weight is 1: exp of those would only overflow float32)
+        strength = np.exp(-(np.maximum(beyond, 0) / sigma[:, None]).astype(np.float64)).astype(np.float32)
         weights = np.where((beyond <= 0) | (sigma[:, None] == 0), np.float32(1), strength)
     weights[indices == np.arange(n)[:, None]] = 0
     graph = sp.coo_matrix(
