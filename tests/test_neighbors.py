@@ -1,6 +1,10 @@
 """The neighbourhood term (neighbor_weight): better 2-D maps, one graph per fit, kept for warm starts."""
 
+import os
 import pickle
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -406,3 +410,33 @@ def test_the_graph_is_umap_learns_fuzzy_simplicial_set(digits_split):
     assert graph.dtype == np.float32 and (graph != graph.T).nnz == 0
     assert ((graph > 0) != (expected > 0)).nnz == 0  # the same edges
     np.testing.assert_allclose(graph.toarray(), expected.toarray(), rtol=1e-5, atol=1e-6)
+
+
+THREADED_PLACEMENT = textwrap.dedent(
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from skvae import VAETransformer
+
+    X = load_digits().data[:300] / 16
+    model = VAETransformer(2, hidden_layer_sizes=(16,), max_epochs=2, random_state=0).fit(X)
+    alone = model.transform(X)
+    with ThreadPoolExecutor(4) as pool:
+        together = np.concatenate(list(pool.map(model.transform, np.array_split(X, 8))))
+    assert np.array_equal(together, alone)
+    import numba
+    print(numba.threading_layer())
+    """
+)
+
+
+def test_threads_that_place_at_once_get_the_codes_one_thread_gets(tmp_path):
+    # numba's workqueue threading layer, the one left where OpenMP and TBB are missing (macOS
+    # wheels), aborts the process when two threads run parallel code at once
+    script = tmp_path / "threads.py"
+    script.write_text(THREADED_PLACEMENT)
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "workqueue"
