@@ -104,11 +104,12 @@ def bandwidths(distances, rho, floor, k, n_iter=64):
     Returns float32.
     """
     d = np.asarray(distances, dtype=np.float32)[:, 1:] - np.asarray(rho, dtype=np.float32)[:, None]
+    beyond = np.maximum(d, 0)  # up to rho (a duplicate row's zero distance) a term is 1: exp would overflow
     target = np.log2(k)
     lo, hi, mid = np.zeros(len(d)), np.full(len(d), np.inf), np.ones(len(d))
     searching = np.ones(len(d), bool)
     for _ in range(n_iter):
-        psum = np.where(d > 0, np.exp(-d / mid[:, None]), 1.0).sum(1)
+        psum = np.where(d > 0, np.exp(-beyond / mid[:, None]), 1.0).sum(1)
         searching &= np.abs(psum - target) >= _SMOOTH_K_TOLERANCE
         if not searching.any():
             break
