@@ -54,7 +54,7 @@ def search_projection(rows, seed=0):
     return np.ascontiguousarray(pca.components_.T, dtype=np.float32)
 
 
-def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEMENT_EPOCHS, batch_size=4096):
+def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEMENT_EPOCHS):
     """Codes of the rows of ``X`` placed among training ``rows`` with codes ``codes``, as UMAP's transform does.
 
     Each row starts at the mean of its nearest training rows' codes,
@@ -113,7 +113,7 @@ def membership_strengths(distances, k, n_iter=64):
     others placed with it. Here that floor is the row's own mean distance.
     """
     d = np.asarray(distances, dtype=np.float64)
-    sigma = bandwidths(d, np.zeros(len(d)), MIN_K_DIST_SCALE * d.mean(1), k).astype(np.float64)
+    sigma = bandwidths(d, np.zeros(len(d)), MIN_K_DIST_SCALE * d.mean(1), k, n_iter).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         weights = np.where((d > 0) & (sigma[:, None] > 0), np.exp(-d / sigma[:, None]), 1.0)
     return weights.astype(np.float32)
