@@ -16,6 +16,7 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 import skvae
 import skvae._neighbors
+import skvae._layout
 import skvae._placement
 import skvae._training
 from skvae import AutoencoderTransformer, ModelFileError, VAETransformer
@@ -251,16 +252,41 @@ def test_placement_lays_the_training_codes_out_as_umap_would_and_trains_the_mode
     assert error(placed) < 0.85 * error(unanchored), (error(placed), error(unanchored))
 
 
+def test_layout_is_umap_learns_bit_for_bit():
+    # skvae compiles UMAP's layout loop itself (no umap-learn import, a disk cache): the same codes as
+    # umap-learn's optimize_layout_euclidean, from the same start, seed and graph
+    from umap.layouts import optimize_layout_euclidean
+    from umap.umap_ import make_epochs_per_sample
+
+    X = load_digits().data[:300] / 16
+    graph = skvae._neighbors.fuzzy_graph(X, 15, seed=0)
+    codes = np.random.RandomState(1).normal(size=(300, 2)).astype(np.float32)
+    for n_epochs, seed in [(50, 0), (200, 3)]:
+        ours = skvae._layout.lay_out(graph, codes, seed=seed, n_epochs=n_epochs)
+        pruned = graph.tocoo(copy=True).astype(np.float32)
+        pruned.data[pruned.data < pruned.data.max() / float(n_epochs)] = 0.0
+        pruned.eliminate_zeros()
+        int32 = np.iinfo(np.int32)
+        state = np.random.RandomState(seed).randint(int32.min + 1, int32.max - 1, 3).astype(np.int64)
+        start = codes * np.float32(skvae._neighbors.CODE_SCALE)
+        theirs = optimize_layout_euclidean(
+            start, start, pruned.row, pruned.col, n_epochs, 300, make_epochs_per_sample(pruned.data, n_epochs),
+            skvae._neighbors.CURVE_A, skvae._neighbors.CURVE_B, state, move_other=True,
+        ) / np.float32(skvae._neighbors.CODE_SCALE)
+        assert np.abs(ours - codes).max() > 0.1  # the rows moved
+        np.testing.assert_array_equal(ours, theirs)
+
+
 def test_laying_out_moves_rows_along_their_edges_and_leaves_rows_without_edges_where_they_are():
     codes = np.random.RandomState(0).normal(size=(40, 2)).astype(np.float32)
     # two groups of 15 rows linked within themselves, and 10 rows without edges (as validation rows)
     group = np.ones((15, 15)) - np.eye(15)
     graph = sp.block_diag([group, group, sp.csr_matrix((10, 10))], format="csr")
-    out = skvae._neighbors.lay_out(graph, codes, seed=0)
+    out = skvae._layout.lay_out(graph, codes, seed=0)
     np.testing.assert_allclose(out[30:], codes[30:], rtol=1e-6)
-    np.testing.assert_array_equal(out, skvae._neighbors.lay_out(graph, codes, seed=0))
+    np.testing.assert_array_equal(out, skvae._layout.lay_out(graph, codes, seed=0))
     # numba's layout takes C-ordered rows only
-    np.testing.assert_array_equal(out, skvae._neighbors.lay_out(graph, np.asfortranarray(codes), seed=0))
+    np.testing.assert_array_equal(out, skvae._layout.lay_out(graph, np.asfortranarray(codes), seed=0))
 
     def spread(Z):  # mean distance within a group, against that between the groups' centres
         within = np.mean([np.linalg.norm(Z[g] - Z[g].mean(0), axis=1).mean() for g in (slice(0, 15), slice(15, 30))])

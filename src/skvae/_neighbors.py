@@ -292,53 +292,17 @@ def check_graph_rows(graph, n_rows):
 
 
 # placement="neighbors" first lays the training rows' codes out as UMAP lays
-# out its map, from where the network put them, for as many epochs as UMAP's
-# fit takes: 500 up to LAYOUT_SMALL_ROWS rows, 200 above. On 10,000 Fashion-MNIST
-# images the placed map went from 0.699 to 0.733 5-NN accuracy (200 epochs:
-# 0.731; UMAP 0.737), on the digits from 0.953 to 0.961 (200: 0.958). The
-# whole model then trains on, for at most ANCHOR_EPOCHS epochs, with its codes
-# held near the laid-out ones (a Gaussian anchor of ANCHOR_STD, as
-# GaussianMixtureVAE's) and the laid-out codes decoded as well
-# (:class:`LayoutLoss`). Training the decoder alone on them decoded them (digits
-# test MSE 0.049) but cost 4.5 nats of test ELBO, which the encoder's codes
-# score; the anchor alone kept the ELBO (-26.8 against -26.9 before) but left
-# Fashion-MNIST's laid-out codes decoding badly (MSE 0.046 to 0.050 against
-# 0.028), where the encoder cannot follow them closely.
-LAYOUT_EPOCHS = (500, 200)
-LAYOUT_SMALL_ROWS = 10_000
+# out its map (:func:`skvae._layout.lay_out`). The whole model then trains on,
+# for at most ANCHOR_EPOCHS epochs, with its codes held near the laid-out ones
+# (a Gaussian anchor of ANCHOR_STD, as GaussianMixtureVAE's) and the laid-out
+# codes decoded as well (:class:`LayoutLoss`). Training the decoder alone on
+# them decoded them (digits test MSE 0.049) but cost 4.5 nats of test ELBO,
+# which the encoder's codes score; the anchor alone kept the ELBO (-26.8
+# against -26.9 before) but left Fashion-MNIST's laid-out codes decoding badly
+# (MSE 0.046 to 0.050 against 0.028), where the encoder cannot follow them
+# closely.
 ANCHOR_EPOCHS = 20
 ANCHOR_STD = 0.1
-def lay_out(graph, codes, seed=0, n_epochs=None):
-    """``codes`` moved as UMAP lays out its map of ``graph``, starting where they are.
-
-    umap-learn's own layout optimisation (``optimize_layout_euclidean``, both
-    ends of each edge moving, as in ``UMAP.fit``), on the codes times
-    ``CODE_SCALE`` with the term's curve, for ``n_epochs`` epochs (None: as
-    many as UMAP's fit, ``LAYOUT_EPOCHS``); edges too weak to be sampled once
-    in ``n_epochs`` are dropped, as UMAP drops them. Rows without edges
-    (validation rows) stay where they are.
-
-    Returns
-    -------
-    layout : ndarray of shape codes.shape, float32
-    """
-    from umap.layouts import optimize_layout_euclidean
-    from umap.umap_ import make_epochs_per_sample
-
-    if n_epochs is None:
-        n_epochs = LAYOUT_EPOCHS[graph.shape[0] > LAYOUT_SMALL_ROWS]
-    graph = sp.coo_matrix(graph, dtype=np.float32, copy=True)
-    layout = np.ascontiguousarray(codes, dtype=np.float32) * np.float32(CODE_SCALE)
-    if graph.nnz:
-        graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
-        graph.eliminate_zeros()
-        int32 = np.iinfo(np.int32)
-        rng_state = np.random.RandomState(seed).randint(int32.min + 1, int32.max - 1, 3).astype(np.int64)
-        layout = optimize_layout_euclidean(
-            layout, layout, graph.row, graph.col, n_epochs, graph.shape[1],
-            make_epochs_per_sample(graph.data, n_epochs), CURVE_A, CURVE_B, rng_state, move_other=True,
-        )
-    return layout / np.float32(CODE_SCALE)
 
 
 class LayoutLoss(_AddedTerm):

@@ -29,9 +29,9 @@ from ._neighbors import (
     NeighborhoodLoss,
     check_graph_rows,
     encoded_rows,
-    lay_out,
     neighbor_graph,
 )
+from ._layout import lay_out
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._placement import search_projection
 from ._threads import torch_threads, training_threads
@@ -283,7 +283,7 @@ class _TrainingMixin:
         The network's codes place new rows less well than UMAP's map of the
         same graph (``benchmarks/README.md``), so placement="neighbors" moves
         them with UMAP's own layout optimisation, from where the network put
-        them (:func:`~skvae._neighbors.lay_out`). The model then trains on
+        them (:func:`~skvae._layout.lay_out`). The model then trains on
         with its own loss and an anchor that holds each row's code near its
         laid-out one and decodes the laid-out codes too (:class:`~skvae._neighbors.LayoutLoss`),
         so that those decode and the encoder's codes (which the model's score reads) follow them.
