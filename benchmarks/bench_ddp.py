@@ -43,7 +43,7 @@ def main():
     parser.add_argument("--fashion", action="store_true")
     args = parser.parse_args()
     modes = [1, args.processes]
-    print(f"| processes | training time (s), per round | final training loss | test ELBO |")
+    print("| processes | training time (s), per round | final training loss | test ELBO |")
     print("|---|---|---|---|")
     results = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory() as out:

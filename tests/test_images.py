@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from skvae import AutoencoderTransformer, BetaVAETransformer, VAETransformer
+from skvae import AutoencoderTransformer, VAETransformer
 from skvae.datasets import SYSTEM_DATA_DIR, load_digits_images, load_image_folder, load_mnist_like
 from skvae.modules import ConvDecoder, ConvEncoder
 

@@ -1,6 +1,5 @@
 """Clustering and dimensionality reduction with skvae codes inside Pipelines."""
 
-import numpy as np
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
