@@ -30,7 +30,24 @@ from skvae import VAETransformer  # noqa: E402
 from skvae._neighbors import CODE_SCALE  # noqa: E402
 
 
-def refine(graph, codes, n_epochs, seed, alpha=1.0, box=None, spectral=False):
+def blended(graph, codes, weight, seed):
+    """The network's ``codes`` with ``weight`` of the graph's spectral layout blended in.
+
+    The spectral layout (UMAP's own start) is rotated and reflected onto the
+    codes (orthogonal Procrustes) and scaled to their spread first, so that the
+    two agree on which way is which before they are averaged.
+    """
+    from scipy.linalg import orthogonal_procrustes
+    from umap.spectral import spectral_layout
+
+    spectral = spectral_layout(None, graph.tocsr(), codes.shape[1], np.random.RandomState(seed))
+    c, s = codes - codes.mean(0), spectral - spectral.mean(0)
+    s = s * (np.linalg.norm(c) / max(np.linalg.norm(s), 1e-12))
+    rotation, _ = orthogonal_procrustes(s, c)
+    return codes.mean(0) + (1 - weight) * c + weight * (s @ rotation)
+
+
+def refine(graph, codes, n_epochs, seed, alpha=1.0, box=None, spectral=False, blend=0.0):
     """UMAP's layout optimisation of ``codes`` (scaled as the term sees them) on ``graph``."""
     from umap.layouts import optimize_layout_euclidean
     from umap.umap_ import find_ab_params, make_epochs_per_sample
@@ -39,6 +56,8 @@ def refine(graph, codes, n_epochs, seed, alpha=1.0, box=None, spectral=False):
     graph.data[graph.data < graph.data.max() / float(n_epochs)] = 0.0
     graph.eliminate_zeros()
     a, b_ = find_ab_params(1.0, 0.1)
+    if blend:
+        codes = blended(graph, codes, blend, seed)
     if spectral:  # UMAP's own start, the graph's spectral layout, instead of the network's codes
         from umap.spectral import spectral_layout
 
@@ -114,6 +133,8 @@ def main():
     parser.add_argument("--epochs", type=int, nargs="+", default=[200])
     parser.add_argument("--alphas", type=float, nargs="+", default=[1.0])
     parser.add_argument("--spectral", action="store_true", help="start from UMAP's spectral layout instead")
+    parser.add_argument("--blends", type=float, nargs="+", default=[0.0],
+                        help="weights of the spectral layout blended into the network's codes")
     parser.add_argument("--boxes", type=float, nargs="+", default=[0.0])
     parser.add_argument("--refine-seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--decoder-epochs", type=int, default=0)
@@ -137,13 +158,13 @@ def main():
         print(f"  as fitted: placed {knn:.3f} / {trust:.3f}, training map {own:.3f}, MSE {mse:.4f}", flush=True)
         state = {k: v.clone() for k, v in model.net_.module_.state_dict().items()}
         for n_epochs in args.epochs:
-            for alpha, box in [(a, x) for a in args.alphas for x in args.boxes]:
+            for alpha, box, blend in [(a, x, w) for a in args.alphas for x in args.boxes for w in args.blends]:
                 rows = []
                 for refine_seed in args.refine_seeds:
                     model.net_.module_.load_state_dict(state)
                     t0 = time.perf_counter()
                     model.placement_codes_ = refine(model.neighbor_graph_, fitted, n_epochs, refine_seed,
-                                                    alpha, box, args.spectral).astype(fitted.dtype)
+                                                    alpha, box, args.spectral, blend).astype(fitted.dtype)
                     refine_s = time.perf_counter() - t0
                     print(f"      cross-entropy per row {cross_entropy(model.neighbor_graph_, model.placement_codes_):.2f}",
                           flush=True)
@@ -152,10 +173,10 @@ def main():
                         tune_decoder(model, X_train, model.placement_codes_, args.decoder_epochs, seed)
                         mse = evaluate(model, X_train, y_train, X_test, y_test, sub)[3]
                     rows.append((knn, trust, own, mse, refine_s))
-                    print(f"    {n_epochs} epochs, alpha {alpha}, box {box}, refine seed {refine_seed}: placed {knn:.3f} / "
+                    print(f"    {n_epochs} epochs, alpha {alpha}, box {box}, blend {blend}, refine seed {refine_seed}: placed {knn:.3f} / "
                           f"{trust:.3f}, training map {own:.3f}, MSE {mse:.4f} ({refine_s:.1f} s)", flush=True)
                 mean, std = np.mean(rows, 0), np.std(rows, 0)
-                print(f"  refined {n_epochs} epochs, alpha {alpha}, box {box}: placed {mean[0]:.3f} ± {std[0]:.3f} / "
+                print(f"  refined {n_epochs} epochs, alpha {alpha}, box {box}, blend {blend}: placed {mean[0]:.3f} ± {std[0]:.3f} / "
                       f"{mean[1]:.3f} ± {std[1]:.3f}, training map {mean[2]:.3f}, MSE {mean[3]:.4f}, "
                       f"{mean[4]:.1f} s", flush=True)
 
