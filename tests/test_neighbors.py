@@ -15,8 +15,8 @@ from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 import skvae
-import skvae._neighbors
 import skvae._layout
+import skvae._neighbors
 import skvae._placement
 import skvae._training
 from skvae import AutoencoderTransformer, ModelFileError, VAETransformer

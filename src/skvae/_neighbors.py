@@ -1,15 +1,16 @@
 """The neighbourhood term: UMAP's edge cross-entropy between the training rows' neighbour graph and their codes.
 
 Any skvae model can train with it (``neighbor_weight > 0``). The fuzzy k-NN
-graph of the training rows is built once per fit with umap-learn's own
-construction (:func:`neighbor_graph`), and :class:`NeighborhoodLoss` adds,
-to whatever loss the model has, the cross-entropy of UMAP (McInnes et al.,
-2018) between that graph and the codes of each batch, as parametric UMAP does
-(Sainburg et al., 2021): each row of the batch is drawn towards neighbours
-sampled in proportion to their edge weights and pushed away from rows drawn
-at random. The other end of each edge is read from a memory bank of every
-training row's latest code, refreshed with every batch, so that a step
-encodes only its own batch.
+graph of the training rows is built once per fit as UMAP builds it
+(:func:`neighbor_graph`: exact or NN-descent neighbours, then UMAP's fuzzy
+union, computed with numpy to umap-learn's weights), and
+:class:`NeighborhoodLoss` adds, to whatever loss the model has, the
+cross-entropy of UMAP (McInnes et al., 2018) between that graph and the codes
+of each batch, as parametric UMAP does (Sainburg et al., 2021): each row of
+the batch is drawn towards neighbours sampled in proportion to their edge
+weights and pushed away from rows drawn at random. The other end of each edge
+is read from a memory bank of every training row's latest code, refreshed with
+every batch, so that a step encodes only its own batch.
 """
 
 import numpy as np

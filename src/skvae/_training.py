@@ -22,6 +22,7 @@ from skorch.callbacks import BatchScoring, EarlyStopping, EpochScoring
 from ._checks import _in_unit_range, _output_dtype, _positive_ints
 from ._data import Sides, TrainingRows, train_valid_split
 from ._distributed import broadcast, is_main_process, local_device, world
+from ._layout import lay_out
 from ._losses import ELBOLoss, initial_output_offset
 from ._neighbors import (
     ANCHOR_EPOCHS,
@@ -31,7 +32,6 @@ from ._neighbors import (
     encoded_rows,
     neighbor_graph,
 )
-from ._layout import lay_out
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._placement import search_projection
 from ._threads import torch_threads, training_threads
