@@ -121,6 +121,12 @@ def clustpy_methods():
     return methods
 
 
+def as_square_images(X):
+    """Flat rows of square grey images as images (n, side, side)."""
+    side = round(np.sqrt(X.shape[1]))
+    return X.reshape(len(X), side, side)
+
+
 def hungarian_accuracy(y, labels):
     """Accuracy after the best one-to-one matching of clusters to classes."""
     from scipy.optimize import linear_sum_assignment
@@ -154,8 +160,9 @@ def clustering_methods(k, dim):
         lambda X, seed: VAETransformer(n_components=dim, random_state=seed).fit_transform(X))
     for name, make in clustpy_methods().items():
         methods[name] = lambda X, seed, make=make: make(k, seed).fit(X).labels_
+    # given as the images they are (both data sets are square images), as a user with images gives them
     methods["skvae GaussianMixtureVAE (defaults)"] = lambda X, seed: GaussianMixtureVAE(
-        k, random_state=seed).fit_predict(X)
+        k, random_state=seed).fit_predict(as_square_images(X))
     return methods
 
 

@@ -2,6 +2,7 @@
 
     python benchmarks/proto_cluster_merge.py --seeds 0 1
     python benchmarks/proto_cluster_merge.py --gmvae --seeds 2 0
+    python benchmarks/proto_cluster_merge.py --gmvae --images --seeds 0
 
 Without ``--gmvae``: UMAP-10 of the 1,797 digits' pixels (N2D's settings: 20
 neighbours, min_dist 0), clustered into 10 by KMeans and a GaussianMixture,
@@ -10,7 +11,8 @@ along the most graph weight between them (the pixels' fuzzy 15-NN graph;
 divided by the smaller cluster's size, by the geometric mean of the two
 volumes, or by the smaller volume) until 10 are left. With ``--gmvae``: the
 default ``GaussianMixtureVAE(10)``'s final labels against KMeans and
-GaussianMixtures on its map (``embedding_``) and on its codes after the
+GaussianMixtures on its map (``embedding_``; ``--images``: fitted on the
+images, whose neighbours are found up to a pixel's shift) and on its codes after the
 alignment step, and its clusters against the classes. ARI and accuracy after
 Hungarian matching, as ``bench_usecases.py clustering`` reports them.
 """
@@ -55,6 +57,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--gmvae", action="store_true")
+    parser.add_argument("--images", action="store_true", help="give GaussianMixtureVAE the 8x8 images, not rows")
     args = parser.parse_args()
     X_train, X_test, y_train, y_test = b.load("digits")
     X, y = np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test])  # the benchmark's order
@@ -71,7 +74,7 @@ def main():
     for seed in args.seeds:
         print(f"seed {seed}")
         if args.gmvae:
-            model = GaussianMixtureVAE(10, random_state=seed).fit(X)
+            model = GaussianMixtureVAE(10, random_state=seed).fit(b.as_square_images(X) if args.images else X)
             report("final labels", y, model.labels_)
             report("KMeans on the map", y, KMeans(10, n_init=10, random_state=seed).fit_predict(model.embedding_))
             report("KMeans on the aligned codes (the mixture's start)", y,

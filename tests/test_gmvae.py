@@ -154,3 +154,22 @@ def test_the_map_keeps_the_rows_own_neighbours_not_only_the_codes(digits):
     gmvae = GaussianMixtureVAE(10, hidden_layer_sizes=(32,), pretrain_epochs=0, max_epochs=1, random_state=0).fit(X)
     ari = adjusted_rand_score(y, KMeans(10, n_init=10, random_state=0).fit_predict(gmvae.embedding_))
     assert ari > 0.45, ari
+
+
+def test_images_are_mapped_by_their_neighbours_up_to_a_pixels_shift_and_flat_rows_by_their_own(digits, monkeypatch):
+    X, _ = digits
+    X = X[:300]
+    shapes = []
+    graph = skvae._gmvae.fuzzy_graph
+
+    def spy(rows, n_neighbors, seed, image_shape=None):
+        shapes.append(image_shape)
+        return graph(rows, n_neighbors, seed, image_shape=image_shape)
+
+    monkeypatch.setattr(skvae._gmvae, "fuzzy_graph", spy)
+    settings = dict(hidden_layer_sizes=(32,), pretrain_epochs=0, max_epochs=1, random_state=0)
+    as_rows = GaussianMixtureVAE(10, **settings).fit(X).embedding_
+    assert shapes == [None, None]  # the codes' graph and the rows'
+    as_images = GaussianMixtureVAE(10, **settings).fit(X.reshape(-1, 8, 8)).embedding_
+    assert shapes[2:] == [None, (1, 8, 8)]
+    assert np.abs(as_images - as_rows).max() > 0.1

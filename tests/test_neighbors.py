@@ -176,6 +176,50 @@ def test_above_the_exact_search_limit_nn_descent_finds_nearly_the_same_graph(dig
     assert exact.multiply(searched).nnz > 0.95 * exact.nnz
 
 
+def _images_and_their_shifts(n=40, seed=0):
+    """n random two-channel 10x10 images inside a zero border, then each moved a pixel right, as flat rows."""
+    images = np.zeros((n, 2, 10, 10), np.float32)
+    images[..., 1:-1, 1:-1] = np.random.RandomState(seed).rand(n, 2, 8, 8)
+    return np.concatenate([images, np.roll(images, 1, axis=-1)]).reshape(2 * n, -1)
+
+
+def test_images_a_pixel_apart_are_each_others_nearest_neighbours_where_rows_are_not():
+    from skvae._neighbors import image_neighbors
+
+    rows = _images_and_their_shifts()
+    partner = np.r_[np.arange(40, 80), np.arange(40)]
+    indices, distances = image_neighbors(rows, (2, 10, 10), 3)
+    assert (indices[:, 0] == np.arange(80)).all() and (distances[:, 0] == 0).all()
+    assert (indices[:, 1] == partner).all() and distances[:, 1].max() < 0.01 * distances[:, 2].min()
+    assert (np.diff(distances, axis=1) >= 0).all()
+    # as plain rows, an image and its shift are about as far apart as any two
+    plain = NearestNeighbors(n_neighbors=2).fit(rows).kneighbors(rows, return_distance=False)
+    assert (plain[:, 1] == partner).mean() < 0.5
+    graph = skvae._neighbors.fuzzy_graph(rows, 3, image_shape=(2, 10, 10))
+    assert (graph[np.arange(80), partner] == 1).all()  # each image's nearest neighbour is at weight 1
+
+
+def test_images_with_a_side_under_8_pixels_are_compared_as_plain_rows(digits_split):
+    X = digits_split[0][:200]
+    plain = skvae._neighbors.fuzzy_graph(X, 10)
+    assert abs(skvae._neighbors.fuzzy_graph(X, 10, image_shape=(4, 4, 4)) - plain).max() == 0
+    assert abs(skvae._neighbors.fuzzy_graph(X, 10, image_shape=(1, 8, 8)) - plain).max() > 0.5
+
+
+@pytest.mark.slow  # pynndescent compiles with numba on first use
+def test_above_the_exact_search_limit_images_query_an_index_for_nearly_the_same_neighbours(monkeypatch):
+    from skvae._neighbors import image_neighbors
+
+    rows = np.concatenate([_images_and_their_shifts(150, seed) for seed in range(2)])
+    exact, exact_distances = image_neighbors(rows, (2, 10, 10), 10)
+    monkeypatch.setattr(skvae._neighbors, "EXACT_NEIGHBORS_MAX_ROWS", 100)
+    searched, distances = image_neighbors(rows, (2, 10, 10), 10, batch_size=64)
+    assert (searched[:, 0] == np.arange(len(rows))).all() and (distances[:, 0] == 0).all()
+    assert (searched[:, 1] == exact[:, 1]).all()  # each image's shifted twin
+    assert np.mean([len(set(a) & set(b)) for a, b in zip(exact, searched)]) > 0.9 * 10
+    assert (distances >= exact_distances - 0.01).all()  # no nearer than every pair (to the rounding of |a|^2+|b|^2-2ab)
+
+
 # ----------------------------------------------------------- placement="neighbors"
 
 

@@ -159,7 +159,11 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
        does. The map keeps the neighbours of either the pretrained codes or
        the rows themselves (the union of their two neighbour graphs): the
        codes' neighbours alone lose clusters that the data show plainly, and
-       the data's alone lose those that only the codes separate.
+       the data's alone lose those that only the codes separate. Images
+       (``image_shape``, or X shaped ``(n, H, W)`` or ``(n, C, H, W)``, with
+       sides of 8 pixels or more) are neighbours by their smallest distance
+       when one is moved by up to a pixel, so that the same stroke drawn a
+       pixel aside is still near.
     3. For 20 epochs (and at least 200 optimizer steps, which small data
        sets need) the codes move onto that map (a Gaussian anchor of
        standard deviation 0.1, no KL term), and KMeans on them gives the
@@ -314,7 +318,8 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
             net.partial_fit(data)
         codes, _ = _posteriors(module, data)
         if self.init == "umap":
-            embedding = _umap_map(codes, flat_rows(data, np.arange(len(data))), self.n_components, seed)
+            embedding = _umap_map(codes, flat_rows(data, np.arange(len(data))), self.n_components, seed,
+                                  image_shape=self.image_shape_)
         else:
             embedding = codes
         embedding = (embedding - embedding.mean(0)) / max(embedding.std(), np.finfo(np.float32).tiny)
@@ -488,7 +493,7 @@ def _posteriors(module, data, batch_size=1024, to_numpy=True):
     return means.cpu().double().numpy(), variances.cpu().double().numpy()
 
 
-def _umap_map(codes, rows, n_components, seed):
+def _umap_map(codes, rows, n_components, seed, image_shape=None):
     """UMAP map of the union of the codes' and the rows' neighbour graphs, deterministic for a seed.
 
     The union (umap-learn's, as ``UMAP.__add__`` composes two models) keeps
@@ -511,7 +516,9 @@ def _umap_map(codes, rows, n_components, seed):
         ) from None
     n_samples = len(codes)
     n_neighbors = max(2, min(UMAP_NEIGHBORS, n_samples - 1))
-    graph = general_simplicial_set_union(fuzzy_graph(codes, n_neighbors, seed), fuzzy_graph(rows, n_neighbors, seed))
+    graph = general_simplicial_set_union(
+        fuzzy_graph(codes, n_neighbors, seed), fuzzy_graph(rows, n_neighbors, seed, image_shape=image_shape)
+    )
     graph = reset_local_connectivity(graph, True)
     a, b = find_ab_params(1.0, UMAP_MIN_DIST)
     with warnings.catch_warnings():
