@@ -1,0 +1,228 @@
+"""Prototype for issue 27: what moves GaussianMixtureVAE's clusters beyond its map, and the images' shifted neighbours.
+
+    python benchmarks/proto_gmvae_partitions.py capture --data digits fashion-mnist --seeds 0 1 2
+    python benchmarks/proto_gmvae_partitions.py partitions --data digits fashion-mnist
+    python benchmarks/proto_gmvae_partitions.py maps --data digits --variants base k=10 k=30 k=50 ep=1500 g=sum
+    python benchmarks/proto_gmvae_partitions.py merges --data digits fashion-mnist
+    python benchmarks/proto_gmvae_partitions.py shifts --data digits fashion-mnist --variants base shift1 pixels-shift1
+    python benchmarks/proto_gmvae_partitions.py elbo --data digits --variants base std=0.2 std=0.05 max_epochs=60
+
+``capture`` pretrains the default ``GaussianMixtureVAE(10)`` on the rows the
+clustering benchmark gives it (the digits' 1,797, Fashion-MNIST's 10,000 test
+images), stops the fit when its map is made and keeps the pretrained codes
+and the map in ``--store``. The others read them back:
+
+- ``partitions``: KMeans (10 and 100 inits), GaussianMixtures (full and
+  diagonal) and Ward on the standardised map.
+- ``maps``: KMeans on maps made again with other settings: ``k=`` neighbours,
+  ``ep=`` epochs, ``g=`` the graph (union, codes, rows, or their mean ``sum``).
+- ``merges``: KMeans into 15, 20 and 30 clusters on the map, merged two at a
+  time by Ward's cost (the rise in the within-cluster sum of squares) in the
+  map, the pretrained codes or the pixels, until 10 are left.
+- ``shifts``: KMeans on the map of the union with the pixels' graph when
+  images are neighbours by their smallest distance over shifts of up to 1
+  pixel (``shift1``, as ``skvae._neighbors.image_neighbors``), or of that
+  graph alone (``pixels-shift1``).
+- ``elbo``: full fits whose pretraining, map, alignment and mixture start
+  are the captured run's (kept in ``--store`` on the first fit, for the flat
+  rows), with the ELBO phase changed: the anchor's ``std=``, ``max_epochs=``.
+
+ARI, NMI and accuracy after Hungarian matching, mean ± std over the seeds.
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.cluster import AgglomerativeClustering, KMeans
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.mixture import GaussianMixture
+
+sys.path.insert(0, os.path.dirname(__file__))
+import bench_usecases as b  # noqa: E402
+import skvae._gmvae as gmvae  # noqa: E402
+from skvae import GaussianMixtureVAE  # noqa: E402
+from skvae._neighbors import fuzzy_graph, fuzzy_union, image_neighbors  # noqa: E402
+
+
+class _Stop(Exception):
+    pass
+
+
+def load(name):
+    """The rows the clustering benchmark clusters, their labels and the images' side."""
+    X_train, X_test, y_train, y_test = b.load(name)
+    if name == "digits":
+        return np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), 8
+    return X_test, y_test, 28
+
+
+def scores(y, labels):
+    return adjusted_rand_score(y, labels), normalized_mutual_info_score(y, labels), b.hungarian_accuracy(y, labels)
+
+
+def standardised(E):
+    return (E - E.mean(0)) / E.std()
+
+
+def umap_map(graph, seed, n_neighbors_unused=None, n_epochs=None, min_dist=0.0):
+    from umap.umap_ import find_ab_params, reset_local_connectivity, simplicial_set_embedding
+
+    a, b_ = find_ab_params(1.0, min_dist)
+    embedding, _ = simplicial_set_embedding(
+        None, reset_local_connectivity(graph, True), 10, initial_alpha=1.0, a=a, b=b_, gamma=1.0,
+        negative_sample_rate=5, n_epochs=n_epochs, init="spectral", random_state=np.random.RandomState(seed),
+        metric="euclidean", metric_kwds={}, densmap=False, densmap_kwds={}, output_dens=False)
+    return standardised(embedding)
+
+
+def capture(args, name, seed, X, y, side):
+    made = {}
+    original = gmvae._umap_map
+
+    def spy(codes, rows, n_components, seed, image_shape=None):
+        made["codes"], made["embedding"] = codes, original(codes, rows, n_components, seed)
+        raise _Stop
+
+    gmvae._umap_map = spy
+    try:
+        GaussianMixtureVAE(10, random_state=seed).fit(X)
+    except _Stop:
+        pass
+    finally:
+        gmvae._umap_map = original
+    np.savez(f"{args.store}/{name}_{seed}.npz", **made)
+    return {}
+
+
+def partitions(args, name, seed, X, y, side):
+    E = standardised(np.load(f"{args.store}/{name}_{seed}.npz")["embedding"])
+    methods = {
+        "KMeans, 10 inits (the mixture's start)": lambda: KMeans(10, n_init=10, random_state=seed).fit_predict(E),
+        "KMeans, 100 inits": lambda: KMeans(10, n_init=100, random_state=seed).fit_predict(E),
+        "GaussianMixture, full": lambda: GaussianMixture(10, random_state=seed, n_init=3).fit_predict(E),
+        "GaussianMixture, diagonal": lambda: GaussianMixture(10, covariance_type="diag", random_state=seed,
+                                                             n_init=3).fit_predict(E),
+        "Ward": lambda: AgglomerativeClustering(10).fit_predict(E),
+    }
+    return {method: scores(y, fit()) for method, fit in methods.items()}
+
+
+def maps(args, name, seed, X, y, side):
+    from umap.umap_ import general_simplicial_set_union
+
+    codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
+    out = {}
+    for variant in args.variants:
+        opts = dict(kv.split("=") for kv in variant.split("+")) if variant != "base" else {}
+        k = int(opts.get("k", gmvae.UMAP_NEIGHBORS))
+        of_codes, of_rows = fuzzy_graph(codes, k, seed), fuzzy_graph(X, k, seed)
+        graph = {"union": lambda: general_simplicial_set_union(of_codes, of_rows), "codes": lambda: of_codes,
+                 "rows": lambda: of_rows, "sum": lambda: (of_codes + of_rows) / 2}[opts.get("g", "union")]()
+        E = umap_map(graph, seed, n_epochs=int(opts["ep"]) if "ep" in opts else None)
+        out[variant] = scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(E))
+    return out
+
+
+def ward_merged(labels, features, k):
+    """``labels`` with the two clusters of least Ward cost in ``features`` merged until ``k`` are left."""
+    labels = labels.copy()
+    while len(clusters := np.unique(labels)) > k:
+        sizes = np.array([np.sum(labels == c) for c in clusters])
+        centres = np.array([features[labels == c].mean(0) for c in clusters])
+        cost = np.outer(sizes, sizes) / np.add.outer(sizes, sizes) * ((centres[:, None] - centres[None]) ** 2).sum(-1)
+        np.fill_diagonal(cost, np.inf)
+        i, j = np.unravel_index(np.argmin(cost), cost.shape)
+        labels[labels == clusters[j]] = clusters[i]
+    return labels
+
+
+def merges(args, name, seed, X, y, side):
+    stored = np.load(f"{args.store}/{name}_{seed}.npz")
+    E = standardised(stored["embedding"])
+    out = {}
+    for over in (15, 20, 30):
+        labels = KMeans(over, n_init=10, random_state=seed).fit_predict(E)
+        for space, features in (("map", E), ("codes", stored["codes"]), ("pixels", X)):
+            out[f"KMeans {over}, merged by Ward in the {space}"] = scores(y, ward_merged(labels, features, 10))
+    return out
+
+
+def shifts(args, name, seed, X, y, side):
+    from umap.umap_ import general_simplicial_set_union
+
+    codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
+    of_codes, k = fuzzy_graph(codes, gmvae.UMAP_NEIGHBORS, seed), gmvae.UMAP_NEIGHBORS
+    out = {}
+    for variant in args.variants:
+        if variant == "base":
+            graph = general_simplicial_set_union(of_codes, fuzzy_graph(X, k, seed))
+        else:
+            shifted = fuzzy_union(*image_neighbors(X, (1, side, side), k, seed, max_shift=int(variant[-1])))
+            graph = shifted if variant.startswith("pixels") else general_simplicial_set_union(of_codes, shifted)
+        out[variant] = scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(umap_map(graph, seed)))
+    return out
+
+
+def elbo(args, name, seed, X, y, side):
+    prepare = GaussianMixtureVAE._prepare_training
+    path = f"{args.store}/prepared_{name}_{seed}.pt"
+
+    def cached(self, module, data, kind, seed, device):
+        if not os.path.exists(path):
+            target = prepare(self, module, data, kind, seed, device)
+            torch.save({"module": module.state_dict(), "embedding": torch.from_numpy(self.embedding_)}, path)
+            return target
+        saved = torch.load(path)  # written by this script above
+        module.load_state_dict(saved["module"])
+        self.embedding_ = saved["embedding"].numpy()
+        return saved["embedding"]
+
+    out = {}
+    GaussianMixtureVAE._prepare_training = cached
+    criterion = GaussianMixtureVAE._criterion
+    try:
+        for variant in args.variants:
+            opts = dict(kv.split("=") for kv in variant.split("+")) if variant != "base" else {}
+            std = float(opts.pop("std", gmvae.ANCHOR_STD))
+            GaussianMixtureVAE._criterion = lambda self, kind, std=std: gmvae.AnchoredELBOLoss(
+                kind, self._kl_weight(), anchor_std=std)
+            model = GaussianMixtureVAE(10, random_state=seed, **{key: int(v) for key, v in opts.items()}).fit(X)
+            out[variant] = scores(y, model.labels_)
+    finally:
+        GaussianMixtureVAE._prepare_training, GaussianMixtureVAE._criterion = prepare, criterion
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo"])
+    parser.add_argument("--data", nargs="+", default=["digits"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=["base"])
+    parser.add_argument("--store", default="/tmp/gmvae_maps")
+    args = parser.parse_args()
+    os.makedirs(args.store, exist_ok=True)
+    warnings.simplefilter("ignore")
+    step = globals()[args.step]
+    for name in args.data:
+        X, y, side = load(name)
+        results = {}
+        for seed in args.seeds:
+            start = time.perf_counter()
+            for method, row in step(args, name, seed, X, y, side).items():
+                results.setdefault(method, []).append(row)
+                print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}", flush=True)
+            print(f"  [{name} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
+        for method, rows in results.items():
+            rows = np.array(rows)
+            cells = " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
+            print(f"| {name} | {method} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
