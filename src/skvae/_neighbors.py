@@ -122,11 +122,11 @@ def shift_images(images, dy, dx):
 
 
 def image_neighbors(rows, image_shape, k, seed=0, max_shift=IMAGE_SHIFT, batch_size=1024):
-    """Each image's ``k`` nearest images (itself first) when either may be moved by up to ``max_shift`` pixels.
+    """Each image's ``k`` nearest images (itself first) when it may be moved by up to ``max_shift`` pixels.
 
     The distance from image i to image j is the smallest Euclidean distance
     between i moved by any of the ``(2 max_shift + 1)^2`` shifts of
-    :func:`shift_images` and j. Exact up to ``EXACT_NEIGHBORS_MAX_ROWS``
+    :func:`shift_images` and j as it is. Exact up to ``EXACT_NEIGHBORS_MAX_ROWS``
     rows (every pair, a batch of rows at a time); above, each shift of every
     row queries an NN-descent index of the rows (pynndescent, seeded by
     ``seed``), as UMAP's search is approximate there too.
