@@ -25,7 +25,8 @@ and the map in ``--store``. The others read them back:
   graph alone (``pixels-shift1``).
 - ``elbo``: full fits whose pretraining, map, alignment and mixture start
   are the captured run's (kept in ``--store`` on the first fit, for the flat
-  rows), with the ELBO phase changed: the anchor's ``std=``, ``max_epochs=``.
+  rows, or with ``--images`` for the images), with the ELBO phase changed:
+  the anchor's ``std=``, ``max_epochs=``.
 
 ARI, NMI and accuracy after Hungarian matching, mean ± std over the seeds.
 """
@@ -170,7 +171,9 @@ def shifts(args, name, seed, X, y, side):
 
 def elbo(args, name, seed, X, y, side):
     prepare = GaussianMixtureVAE._prepare_training
-    path = f"{args.store}/prepared_{name}_{seed}.pt"
+    path = f"{args.store}/prepared_{name}{'_images' if args.images else ''}_{seed}.pt"
+    if args.images:
+        X = X.reshape(len(X), side, side)
 
     def cached(self, module, data, kind, seed, device):
         if not os.path.exists(path):
@@ -205,6 +208,7 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--store", default="/tmp/gmvae_maps")
+    parser.add_argument("--images", action="store_true", help="elbo: give the model images, not flat rows")
     args = parser.parse_args()
     os.makedirs(args.store, exist_ok=True)
     warnings.simplefilter("ignore")
