@@ -121,6 +121,14 @@ def clustpy_methods():
     return methods
 
 
+def clustering_data(name):
+    """(X, y) that the clustering use-case clusters: all 1,797 digits, or Fashion-MNIST's 10,000 test images."""
+    X_train, X_test, y_train, y_test = load(name)
+    if name == "digits":
+        return np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test])
+    return X_test, y_test
+
+
 def as_square_images(X):
     """Flat rows of square grey images as images (n, side, side)."""
     side = round(np.sqrt(X.shape[1]))
@@ -171,9 +179,7 @@ def bench_clustering(name, seeds=(0, 1, 2), dim=10, k=10, only=None):
 
     ``only``: substrings of method names to run, in that order (None: all).
     """
-    X_train, X_test, y_train, y_test = load(name)
-    X, y = (np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test])) if name == "digits" \
-        else (X_test, y_test)
+    X, y = clustering_data(name)
     scores = {}
     methods = clustering_methods(k, dim)
     if only:

@@ -59,8 +59,7 @@ def main():
     parser.add_argument("--gmvae", action="store_true")
     parser.add_argument("--images", action="store_true", help="give GaussianMixtureVAE the 8x8 images, not rows")
     args = parser.parse_args()
-    X_train, X_test, y_train, y_test = b.load("digits")
-    X, y = np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test])  # the benchmark's order
+    X, y = b.clustering_data("digits")
     if args.gmvae:
         aligned = {}
         prepare = GaussianMixtureVAE._prepare_training

@@ -54,14 +54,6 @@ class _Stop(Exception):
     pass
 
 
-def load(name):
-    """The rows the clustering benchmark clusters, their labels and the images' side."""
-    X_train, X_test, y_train, y_test = b.load(name)
-    if name == "digits":
-        return np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), 8
-    return X_test, y_test, 28
-
-
 def scores(y, labels):
     return adjusted_rand_score(y, labels), normalized_mutual_info_score(y, labels), b.hungarian_accuracy(y, labels)
 
@@ -70,7 +62,7 @@ def standardised(E):
     return (E - E.mean(0)) / E.std()
 
 
-def umap_map(graph, seed, n_neighbors_unused=None, n_epochs=None, min_dist=0.0):
+def umap_map(graph, seed, n_epochs=None, min_dist=0.0):
     from umap.umap_ import find_ab_params, reset_local_connectivity, simplicial_set_embedding
 
     a, b_ = find_ab_params(1.0, min_dist)
@@ -81,7 +73,7 @@ def umap_map(graph, seed, n_neighbors_unused=None, n_epochs=None, min_dist=0.0):
     return standardised(embedding)
 
 
-def capture(args, name, seed, X, y, side):
+def capture(args, name, seed, X, y):
     made = {}
     original = gmvae._umap_map
 
@@ -100,7 +92,7 @@ def capture(args, name, seed, X, y, side):
     return {}
 
 
-def partitions(args, name, seed, X, y, side):
+def partitions(args, name, seed, X, y):
     E = standardised(np.load(f"{args.store}/{name}_{seed}.npz")["embedding"])
     methods = {
         "KMeans, 10 inits (the mixture's start)": lambda: KMeans(10, n_init=10, random_state=seed).fit_predict(E),
@@ -113,7 +105,7 @@ def partitions(args, name, seed, X, y, side):
     return {method: scores(y, fit()) for method, fit in methods.items()}
 
 
-def maps(args, name, seed, X, y, side):
+def maps(args, name, seed, X, y):
     from umap.umap_ import general_simplicial_set_union
 
     codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
@@ -142,7 +134,7 @@ def ward_merged(labels, features, k):
     return labels
 
 
-def merges(args, name, seed, X, y, side):
+def merges(args, name, seed, X, y):
     stored = np.load(f"{args.store}/{name}_{seed}.npz")
     E = standardised(stored["embedding"])
     out = {}
@@ -153,7 +145,7 @@ def merges(args, name, seed, X, y, side):
     return out
 
 
-def shifts(args, name, seed, X, y, side):
+def shifts(args, name, seed, X, y):
     from umap.umap_ import general_simplicial_set_union
 
     codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
@@ -163,17 +155,18 @@ def shifts(args, name, seed, X, y, side):
         if variant == "base":
             graph = general_simplicial_set_union(of_codes, fuzzy_graph(X, k, seed))
         else:
-            shifted = fuzzy_union(*image_neighbors(X, (1, side, side), k, seed, max_shift=int(variant[-1])))
+            shifted = fuzzy_union(*image_neighbors(X, (1, *b.as_square_images(X).shape[1:]), k, seed,
+                                                        max_shift=int(variant[-1])))
             graph = shifted if variant.startswith("pixels") else general_simplicial_set_union(of_codes, shifted)
         out[variant] = scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(umap_map(graph, seed)))
     return out
 
 
-def elbo(args, name, seed, X, y, side):
+def elbo(args, name, seed, X, y):
     prepare = GaussianMixtureVAE._prepare_training
     path = f"{args.store}/prepared_{name}{'_images' if args.images else ''}_{seed}.pt"
     if args.images:
-        X = X.reshape(len(X), side, side)
+        X = b.as_square_images(X)
 
     def cached(self, module, data, kind, seed, device):
         if not os.path.exists(path):
@@ -214,13 +207,14 @@ def main():
     warnings.simplefilter("ignore")
     step = globals()[args.step]
     for name in args.data:
-        X, y, side = load(name)
+        X, y = b.clustering_data(name)
         results = {}
         for seed in args.seeds:
             start = time.perf_counter()
-            for method, row in step(args, name, seed, X, y, side).items():
+            for method, row in step(args, name, seed, X, y).items():
                 results.setdefault(method, []).append(row)
-                print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}", flush=True)
+                print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}",
+                      flush=True)
             print(f"  [{name} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
         for method, rows in results.items():
             rows = np.array(rows)
