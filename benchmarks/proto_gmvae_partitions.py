@@ -26,7 +26,9 @@ and the map in ``--store``. The others read them back:
 - ``elbo``: full fits whose pretraining, map, alignment and mixture start
   are the captured run's (kept in ``--store`` on the first fit, for the flat
   rows, or with ``--images`` for the images), with the ELBO phase changed:
-  the anchor's ``std=``, ``max_epochs=``.
+  the anchor's ``std=``, ``max_epochs=``. Only a seed's first fit is the
+  fit as built: the cached ones start the last phase from another random
+  state, which alone moves the scores a little (``base`` again shows how much).
 
 ARI, NMI and accuracy after Hungarian matching, mean ± std over the seeds.
 """
