@@ -3,6 +3,8 @@
     python benchmarks/proto_gmvae_partitions.py capture --data digits fashion-mnist --seeds 0 1 2
     python benchmarks/proto_gmvae_partitions.py partitions --data digits fashion-mnist
     python benchmarks/proto_gmvae_partitions.py maps --data digits --variants base k=10 k=30 k=50 ep=1500 g=sum
+    python benchmarks/proto_gmvae_partitions.py maps --images --data mnist-5k --variants base g=codes g=sum
+    python benchmarks/proto_gmvae_partitions.py maps --images --data mnist-5k --variants g=inter+w=0.3
     python benchmarks/proto_gmvae_partitions.py merges --data digits fashion-mnist
     python benchmarks/proto_gmvae_partitions.py shifts --data digits fashion-mnist --variants base shift1 pixels-shift1
     python benchmarks/proto_gmvae_partitions.py elbo --data digits --variants base std=0.2 std=0.05 max_epochs=60
@@ -15,7 +17,10 @@ and the map in ``--store``. The others read them back:
 - ``partitions``: KMeans (10 and 100 inits), GaussianMixtures (full and
   diagonal) and Ward on the standardised map.
 - ``maps``: KMeans on maps made again with other settings: ``k=`` neighbours,
-  ``ep=`` epochs, ``g=`` the graph (union, codes, rows, or their mean ``sum``).
+  ``ep=`` epochs, ``g=`` the graph (union, codes, rows, their mean ``sum``,
+  or umap-learn's intersection ``inter`` with weight ``w=`` on the rows'
+  graph); with ``--images``, the rows are neighbours up to a pixel's shift,
+  as when the model is given images.
 - ``merges``: KMeans into 15, 20 and 30 clusters on the map, merged two at a
   time by Ward's cost (the rise in the within-cluster sum of squares) in the
   map, the pretrained codes or the pixels, until 10 are left.
@@ -108,16 +113,19 @@ def partitions(args, name, seed, X, y):
 
 
 def maps(args, name, seed, X, y):
-    from umap.umap_ import general_simplicial_set_union
+    from umap.umap_ import general_simplicial_set_intersection, general_simplicial_set_union
 
     codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
     out = {}
     for variant in args.variants:
         opts = dict(kv.split("=") for kv in variant.split("+")) if variant != "base" else {}
         k = int(opts.get("k", gmvae.UMAP_NEIGHBORS))
-        of_codes, of_rows = fuzzy_graph(codes, k, seed), fuzzy_graph(X, k, seed)
+        shape = (1, *b.as_square_images(X).shape[1:]) if args.images else None
+        of_codes, of_rows = fuzzy_graph(codes, k, seed), fuzzy_graph(X, k, seed, image_shape=shape)
         graph = {"union": lambda: general_simplicial_set_union(of_codes, of_rows), "codes": lambda: of_codes,
-                 "rows": lambda: of_rows, "sum": lambda: (of_codes + of_rows) / 2}[opts.get("g", "union")]()
+                 "rows": lambda: of_rows, "sum": lambda: (of_codes + of_rows) / 2,
+                 "inter": lambda: general_simplicial_set_intersection(of_codes, of_rows, float(opts.get("w", 0.5))),
+                 }[opts.get("g", "union")]()
         E = umap_map(graph, seed, n_epochs=int(opts["ep"]) if "ep" in opts else None)
         out[variant] = scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(E))
     return out
@@ -203,7 +211,8 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--store", default="/tmp/gmvae_maps")
-    parser.add_argument("--images", action="store_true", help="elbo: give the model images, not flat rows")
+    parser.add_argument("--images", action="store_true",
+                        help="elbo: give the model images, not flat rows; maps: compare the rows as images")
     args = parser.parse_args()
     os.makedirs(args.store, exist_ok=True)
     warnings.simplefilter("ignore")
