@@ -83,3 +83,18 @@ def test_another_process_spinning_shows_as_a_busy_core():
 def test_n_jobs_zero_is_refused_with_the_parameter_named():
     with pytest.raises(ValueError, match="n_jobs"):
         VAETransformer(n_jobs=0).fit(np.random.rand(20, 4))
+
+
+def test_placing_new_rows_leaves_torch_on_the_threads_it_had():
+    # numba, which places rows, shares OpenMP's thread count with torch: it once left torch on all
+    # the cores after a transform, whatever the user (or OMP_NUM_THREADS) had set
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        X = load_digits().data[:200] / 16
+        model = VAETransformer(n_components=2, hidden_layer_sizes=(8,), max_epochs=1, random_state=0).fit(X)
+        assert model.placement_codes_ is not None  # the 2-D default places new rows among the training rows
+        model.transform(X[:20])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

@@ -85,8 +85,9 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
     # one placement at a time in a process: numba's "workqueue" threading layer (where OpenMP and
     # TBB are missing) aborts when two threads (a Dask worker's, joblib's) run parallel code at once
     with _ONE_AT_A_TIME:
+        torch_threads = torch.get_num_threads()  # first: numba's first call launches its threads, setting libgomp's count
         threads = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, torch.get_num_threads())))
+        numba.set_num_threads(max(1, min(numba.config.NUMBA_NUM_THREADS, torch_threads)))
         try:
             placed = place(
                 layout, indices.astype(np.int64), weights, negatives,
@@ -94,6 +95,9 @@ def place_rows(X, rows, codes, seed=0, n_neighbors=N_NEIGHBORS, n_epochs=PLACEME
             )
         finally:
             numba.set_num_threads(threads)
+            # numba's OpenMP layer sets the count in the libgomp that torch shares: without this, a
+            # placement left torch on numba's count (all the cores), whatever the user had set
+            torch.set_num_threads(torch_threads)
     return placed / CODE_SCALE
 
 
