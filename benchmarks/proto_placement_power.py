@@ -10,6 +10,12 @@ ways, against the built one (float32 ``powf``): ``exp(b log d)`` in float64 and
 float32, ``frexp`` with polynomials and ``ldexp``, and ``d^2`` in its place
 (wrong: a bound on what any power could save). Prints seconds and the largest
 difference in a placed code.
+
+Written for the loop as it was until the twelfth session, which moved the
+power into ``_pull`` and ``_push`` and gave 2-D codes a loop of their own;
+at later code the script stops at its check of the built power. Its
+figures, and those of the polynomial powers tried then, are in
+benchmarks/README.md.
 """
 
 import math

@@ -468,6 +468,18 @@ def test_placement_weighs_edges_as_umap_learn_does_row_by_row():
     np.testing.assert_array_equal(skvae._placement.membership_strengths(distances[7:8], 15), weights[7:8])
 
 
+def test_the_2d_placement_loop_places_as_the_loop_for_any_dimension_does(placed, digits_split):
+    # 2-D maps have a loop of their own, for speed; a third code column of zeros sends the same rows
+    # through the loop for any dimension, where that column stays 0 and the others must agree
+    rows, codes = placed.placement_rows_, placed.placement_codes_.astype(np.float64)
+    X = placed._flat_rows(digits_split[1][:300])
+    two = skvae._placement.place_rows(X, rows, codes)
+    three = skvae._placement.place_rows(X, rows, np.column_stack([codes, np.zeros(len(codes))]))
+    assert np.ptp(two, axis=0).min() > 1  # a spread-out map, not a collapsed one
+    np.testing.assert_array_equal(three[:, 2], 0)
+    np.testing.assert_allclose(three[:, :2], two, rtol=1e-6, atol=1e-6)
+
+
 def test_the_graph_is_umap_learns_fuzzy_simplicial_set(digits_split):
     from umap.umap_ import fuzzy_simplicial_set
 
