@@ -116,12 +116,15 @@ def maps(args, name, seed, X, y):
     from umap.umap_ import general_simplicial_set_intersection, general_simplicial_set_union
 
     codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
+    shape = (1, *b.as_square_images(X).shape[1:]) if args.images else None
+    graphs = {}  # k: the codes' and the rows' graphs, built once for all the variants with that k
     out = {}
     for variant in args.variants:
         opts = dict(kv.split("=") for kv in variant.split("+")) if variant != "base" else {}
         k = int(opts.get("k", gmvae.UMAP_NEIGHBORS))
-        shape = (1, *b.as_square_images(X).shape[1:]) if args.images else None
-        of_codes, of_rows = fuzzy_graph(codes, k, seed), fuzzy_graph(X, k, seed, image_shape=shape)
+        if k not in graphs:
+            graphs[k] = fuzzy_graph(codes, k, seed), fuzzy_graph(X, k, seed, image_shape=shape)
+        of_codes, of_rows = graphs[k]
         graph = {"union": lambda: general_simplicial_set_union(of_codes, of_rows), "codes": lambda: of_codes,
                  "rows": lambda: of_rows, "sum": lambda: (of_codes + of_rows) / 2,
                  "inter": lambda: general_simplicial_set_intersection(of_codes, of_rows, float(opts.get("w", 0.5))),
