@@ -206,7 +206,7 @@ def _every(weights):
 
 def _pull(d2, a, b):
     """The factor of UMAP's attraction along an edge whose ends are ``d2`` apart (squared), before clipping."""
-    if d2 <= 0:
+    if not d2 > 0:  # at distance 0 (or NaN), no force
         return 0.0
     power = float(np.float32(d2) ** np.float32(b))
     return -2.0 * a * b * power / (d2 * (a * power + 1.0))
@@ -214,7 +214,7 @@ def _pull(d2, a, b):
 
 def _push(d2, a, b):
     """The factor of UMAP's repulsion from a negative sample ``d2`` away (squared), before clipping."""
-    if d2 <= 0:
+    if not d2 > 0:  # at distance 0 (or NaN), no force
         return 0.0
     return 2.0 * b / ((0.001 + d2) * (a * float(np.float32(d2) ** np.float32(b)) + 1.0))
 
