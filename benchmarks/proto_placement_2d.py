@@ -85,10 +85,7 @@ def place_2d_batched(layout, indices, weights, negatives, rate, a, b, per_positi
         qx, qy, pw = np.empty(k * draws), np.empty(k * draws), np.empty(k * draws, np.float32)
         start = placement._start(layout, indices[row], weights[row])
         x, y = start[0], start[1]
-        every = placement._every(weights[row])
-        next_pull, every_push = every.copy(), every / per_positive
-        next_push = every_push.copy()
-        sampled = np.zeros(k, np.bool_)
+        every, next_pull, every_push, next_push, sampled = placement._schedule(weights[row], per_positive)
         for epoch in range(n_epochs):
             alpha = rate * (1.0 - epoch / n_epochs)
             m = 0

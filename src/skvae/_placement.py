@@ -174,10 +174,10 @@ def _numba():
     and the placement kernel compiled by it (once: numba caches it on disk)."""
     import numba
 
-    global _row_range, _start, _every, _pull, _push, _pushes_due
+    global _row_range, _start, _schedule, _pull, _push, _pushes_due
     _row_range = numba.prange  # the kernels' helpers, compiled into them (read as globals when they compile)
     inline = numba.njit(inline="always", fastmath=_FASTMATH)
-    _start, _every, _pull, _push, _pushes_due = map(inline, (_start, _every, _pull, _push, _pushes_due))
+    _start, _schedule, _pull, _push, _pushes_due = map(inline, (_start, _schedule, _pull, _push, _pushes_due))
     compile_ = numba.njit(parallel=True, cache=True, fastmath=_FASTMATH)
     any_dim, two_dim = compile_(_place_rows), compile_(_place_rows_2d)
 
@@ -195,13 +195,16 @@ def _start(layout, neighbors, weights):
     return code
 
 
-def _every(weights):
-    """Every how many epochs each edge is sampled: 1 / its weight, never (inf) for a weight of 0."""
+def _schedule(weights, per_positive):
+    """The sampling state of a row's edges: every how many epochs each is sampled (1 / its weight,
+    never for a weight of 0), when each is next pulled, every how many epochs it is owed a push
+    (``per_positive`` per sample), when next, and which were sampled this epoch."""
     every = np.full(len(weights), np.inf)
     for j in range(len(weights)):
         if weights[j] > 0:
             every[j] = 1.0 / weights[j]
-    return every
+    every_push = every / per_positive
+    return every, every.copy(), every_push, every_push.copy(), np.zeros(len(weights), np.bool_)
 
 
 def _pull(d2, a, b):
@@ -245,10 +248,7 @@ def _place_rows(layout, indices, weights, negatives, rate, a, b, per_positive):
     out = np.empty((n, dim))
     for row in _row_range(n):
         code, step, diff = _start(layout, indices[row], weights[row]), np.zeros(dim), np.zeros(dim)
-        every = _every(weights[row])
-        next_pull, every_push = every.copy(), every / per_positive
-        next_push = every_push.copy()
-        sampled = np.zeros(k, np.bool_)
+        every, next_pull, every_push, next_push, sampled = _schedule(weights[row], per_positive)
         for epoch in range(n_epochs):
             alpha = rate * (1.0 - epoch / n_epochs)
             step[:] = 0.0
@@ -295,10 +295,7 @@ def _place_rows_2d(layout, indices, weights, negatives, rate, a, b, per_positive
     for row in _row_range(n):
         start = _start(layout, indices[row], weights[row])
         x, y = start[0], start[1]
-        every = _every(weights[row])
-        next_pull, every_push = every.copy(), every / per_positive
-        next_push = every_push.copy()
-        sampled = np.zeros(k, np.bool_)
+        every, next_pull, every_push, next_push, sampled = _schedule(weights[row], per_positive)
         for epoch in range(n_epochs):
             alpha = rate * (1.0 - epoch / n_epochs)
             step_x = step_y = 0.0
