@@ -34,17 +34,17 @@ def pretrained_codes(X, seed, k=10):
     """The codes GaussianMixtureVAE maps, after its default pretraining."""
     seen = {}
 
-    def capture(codes, rows, n_components, seed):
+    def capture(codes, rows, n_components, seed, **kwargs):
         seen["codes"] = codes
         raise _Stop
 
-    original, _gmvae._umap_map = _gmvae._umap_map, capture
+    original, _gmvae._umap_maps = _gmvae._umap_maps, capture
     try:
         GaussianMixtureVAE(k, random_state=seed).fit(X)
     except _Stop:
         pass
     finally:
-        _gmvae._umap_map = original
+        _gmvae._umap_maps = original
     return seen["codes"]
 
 

@@ -8,6 +8,7 @@
     python benchmarks/proto_gmvae_partitions.py merges --data digits fashion-mnist
     python benchmarks/proto_gmvae_partitions.py shifts --data digits fashion-mnist --variants base shift1 pixels-shift1
     python benchmarks/proto_gmvae_partitions.py elbo --data digits --variants base std=0.2 std=0.05 max_epochs=60
+    python benchmarks/proto_gmvae_partitions.py ensemble --images --data mnist-5k digits --seeds 0 1 2 3 4 --n-maps 5
 
 ``capture`` pretrains the default ``GaussianMixtureVAE(10)`` on the rows the
 clustering benchmark gives it (the digits' 1,797, Fashion-MNIST's 10,000 test
@@ -28,6 +29,12 @@ and the map in ``--store``. The others read them back:
   images are neighbours by their smallest distance over shifts of up to 1
   pixel (``shift1``, as ``skvae._neighbors.image_neighbors``), or of that
   graph alone (``pixels-shift1``).
+- ``ensemble``: ``--n-maps`` maps of the graph built until the thirteenth
+  session (the mean of the codes' and the rows' graphs; ``--images`` as in
+  ``maps``), laid out from different random states, each split by KMeans,
+  and one partition made of them: the first map's, the medoid's, the
+  tightest's, KMeans on the maps side by side, and the consensus (KMeans on
+  the partitions' one-hot columns), as GaussianMixtureVAE now starts from.
 - ``elbo``: full fits whose pretraining, map, alignment and mixture start
   are the captured run's (kept in ``--store`` on the first fit, for the flat
   rows, or with ``--images`` for the images), with the ELBO phase changed:
@@ -82,19 +89,20 @@ def umap_map(graph, seed, n_epochs=None, min_dist=0.0):
 
 def capture(args, name, seed, X, y):
     made = {}
-    original = gmvae._umap_map
+    original = gmvae._umap_maps
 
     def spy(codes, rows, n_components, seed, image_shape=None):
-        made["codes"], made["embedding"] = codes, original(codes, rows, n_components, seed)
+        # the first of the maps (until the thirteenth session, the only one)
+        made["codes"], made["embedding"] = codes, original(codes, rows, n_components, seed, n_maps=1)[0]
         raise _Stop
 
-    gmvae._umap_map = spy
+    gmvae._umap_maps = spy
     try:
         GaussianMixtureVAE(10, random_state=seed).fit(X)
     except _Stop:
         pass
     finally:
-        gmvae._umap_map = original
+        gmvae._umap_maps = original
     np.savez(f"{args.store}/{name}_{seed}.npz", **made)
     return {}
 
@@ -131,6 +139,38 @@ def maps(args, name, seed, X, y):
                  }[opts.get("g", "union")]()
         E = umap_map(graph, seed, n_epochs=int(opts["ep"]) if "ep" in opts else None)
         out[variant] = scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(E))
+    return out
+
+
+def ensemble(args, name, seed, X, y):
+    """Several maps of the built graph (the mean of the two), their layouts seeded apart, and one partition of them."""
+    codes = np.load(f"{args.store}/{name}_{seed}.npz")["codes"]
+    shape = (1, *b.as_square_images(X).shape[1:]) if args.images else None
+    k = gmvae.UMAP_NEIGHBORS
+    graph = (fuzzy_graph(codes, k, seed) + fuzzy_graph(X, k, seed, image_shape=shape)) / 2
+    maps_, labels, inertia = [], [], []
+    for m in range(args.n_maps):
+        start = time.perf_counter()
+        E = umap_map(graph, 1000 * seed + m)
+        kmeans = KMeans(10, n_init=10, random_state=seed).fit(E)
+        maps_.append(E), labels.append(kmeans.labels_), inertia.append(kmeans.inertia_)
+        print(f"  [{name} seed {seed}] map {m}: ARI {adjusted_rand_score(y, kmeans.labels_):.3f} "
+              f"inertia {kmeans.inertia_:.0f}, {time.perf_counter() - start:.0f} s", flush=True)
+    agreement = np.array([[adjusted_rand_score(a, c) for c in labels] for a in labels])
+    medoid = int(np.argmax(agreement.sum(1)))
+    onehot = np.concatenate([np.eye(10)[lab] for lab in labels], axis=1)
+    consensus = KMeans(10, n_init=10, random_state=seed).fit_predict(onehot)
+    nearest = int(np.argmax([adjusted_rand_score(consensus, lab) for lab in labels]))
+    out = {"one map (the first)": scores(y, labels[0]),
+           "the map nearest the consensus, its own KMeans": scores(y, labels[nearest]),
+           "each map (mean of their scores)": tuple(np.mean([scores(y, lab) for lab in labels], axis=0)),
+           "the medoid partition (most agreement with the others)": scores(y, labels[medoid]),
+           "the tightest KMeans (least inertia)": scores(y, labels[int(np.argmin(inertia))]),
+           "KMeans on the partitions' one-hot columns (co-association)": scores(y, consensus),
+           "KMeans on the maps side by side": scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(
+               np.concatenate(maps_, axis=1)))}
+    print(f"  [{name} seed {seed}] agreement between maps: {agreement[np.triu_indices(len(labels), 1)].mean():.3f}",
+          flush=True)
     return out
 
 
@@ -209,13 +249,15 @@ def elbo(args, name, seed, X, y):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo"])
+    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo",
+                                                             "ensemble"])
     parser.add_argument("--data", nargs="+", default=["digits"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--store", default="/tmp/gmvae_maps")
     parser.add_argument("--images", action="store_true",
                         help="elbo: give the model images, not flat rows; maps: compare the rows as images")
+    parser.add_argument("--n-maps", type=int, default=5, help="ensemble: maps a seed")
     args = parser.parse_args()
     os.makedirs(args.store, exist_ok=True)
     warnings.simplefilter("ignore")

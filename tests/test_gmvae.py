@@ -173,3 +173,17 @@ def test_images_are_mapped_by_their_neighbours_up_to_a_pixels_shift_and_flat_row
     as_images = GaussianMixtureVAE(10, **settings).fit(X.reshape(-1, 8, 8)).embedding_
     assert shapes[2:] == [None, (1, 8, 8)]
     assert np.abs(as_images - as_rows).max() > 0.1
+
+
+def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_codes_to_the_nearest_map():
+    # five maps of three groups of 30 rows; in the first, a layout's accident
+    # puts 12 rows of group 0 beside group 1, so its own KMeans splits them off
+    rng = np.random.RandomState(0)
+    groups = np.repeat([0, 1, 2], 30)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    maps = [centres[groups] + rng.normal(scale=0.5, size=(90, 2)) for _ in range(5)]
+    maps[0][:12] += centres[1]
+    labels, nearest = skvae._gmvae._consensus(maps, 3, seed=0)
+    assert adjusted_rand_score(groups, labels) == 1.0
+    assert adjusted_rand_score(groups, KMeans(3, n_init=10, random_state=0).fit_predict(maps[0])) < 0.8
+    assert nearest != 0
