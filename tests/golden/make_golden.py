@@ -120,7 +120,9 @@ def rescore():
     for name in models():
         model = skvae.load(HERE / f"{name}.skvae", trusted=True)
         if name == "detector":
-            continue  # its default score does not use the ELBO
+            # its default score does not use the ELBO: its outputs stay those of the machine it was saved on
+            arrays.setdefault(f"machine/{name}", arrays["machine"])
+            continue
         for key, value in outputs(name, model, X[:40], y[:40]).items():
             if key == "score_samples":
                 arrays[f"{name}/{key}"] = value
