@@ -249,8 +249,7 @@ def elbo(args, name, seed, X, y):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo",
-                                                             "ensemble"])
+    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo", "ensemble"])
     parser.add_argument("--data", nargs="+", default=["digits"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["base"])

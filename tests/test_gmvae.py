@@ -175,7 +175,8 @@ def test_images_are_mapped_by_their_neighbours_up_to_a_pixels_shift_and_flat_row
     assert np.abs(as_images - as_rows).max() > 0.1
 
 
-def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_codes_to_the_nearest_map():
+def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_codes_to_the_nearest_map(
+        digits, monkeypatch):
     # five maps of three groups of 30 rows; in the first, a layout's accident
     # puts 12 rows of group 0 beside group 1, so its own KMeans splits them off
     rng = np.random.RandomState(0)
@@ -187,3 +188,16 @@ def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_code
     assert adjusted_rand_score(groups, labels) == 1.0
     assert adjusted_rand_score(groups, KMeans(3, n_init=10, random_state=0).fit_predict(maps[0])) < 0.8
     assert nearest != 0
+    # in a fit: five layouts of one graph, and the map kept is the one nearest their consensus
+    seen = {}
+    consensus = skvae._gmvae._consensus
+
+    def spy(maps, n_clusters, seed):
+        seen["maps"], seen["result"] = maps, consensus(maps, n_clusters, seed)
+        return seen["result"]
+
+    monkeypatch.setattr(skvae._gmvae, "_consensus", spy)
+    gmvae = GaussianMixtureVAE(4, hidden_layer_sizes=(16,), pretrain_epochs=1, max_epochs=1, random_state=0)
+    gmvae.fit(digits[0][:200])
+    assert len(seen["maps"]) == 5 and np.abs(seen["maps"][0] - seen["maps"][1]).max() > 0.1
+    np.testing.assert_array_equal(gmvae.embedding_, seen["maps"][seen["result"][1]].astype(np.float32))
