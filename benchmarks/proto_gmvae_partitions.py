@@ -8,6 +8,7 @@
     python benchmarks/proto_gmvae_partitions.py merges --data digits fashion-mnist
     python benchmarks/proto_gmvae_partitions.py shifts --data digits fashion-mnist --variants base shift1 pixels-shift1
     python benchmarks/proto_gmvae_partitions.py elbo --data digits --variants base std=0.2 std=0.05 max_epochs=60
+    python benchmarks/proto_gmvae_partitions.py start --data mnist-5k --seeds 0 1 2 3 4
     python benchmarks/proto_gmvae_partitions.py ensemble --images --data mnist-5k digits --seeds 0 1 2 3 4 --n-maps 5
 
 ``capture`` pretrains the default ``GaussianMixtureVAE(10)`` on the rows the
@@ -35,6 +36,8 @@ and the map in ``--store``. The others read them back:
   and one partition made of them: the first map's, the medoid's, the
   tightest's, KMeans on the maps side by side, and the consensus (KMeans on
   the partitions' one-hot columns), as GaussianMixtureVAE now starts from.
+- ``start``: full fits as built, given images, scored at the consensus the
+  mixture starts from, on the kept map, and at the end.
 - ``elbo``: full fits whose pretraining, map, alignment and mixture start
   are the captured run's (kept in ``--store`` on the first fit, for the flat
   rows, or with ``--images`` for the images), with the ELBO phase changed:
@@ -174,6 +177,27 @@ def ensemble(args, name, seed, X, y):
     return out
 
 
+def start(args, name, seed, X, y):
+    """A full fit as built, given images: the consensus it starts from, the kept map's own KMeans, and the end."""
+    seen = {}
+    consensus = gmvae._consensus
+
+    def spy(maps, n_clusters, seed):
+        seen["maps"], seen["result"] = maps, consensus(maps, n_clusters, seed)
+        return seen["result"]
+
+    gmvae._consensus = spy
+    try:
+        model = GaussianMixtureVAE(10, random_state=seed).fit(b.as_square_images(X))
+    finally:
+        gmvae._consensus = consensus
+    labels, nearest = seen["result"]
+    return {"the consensus of the maps (the mixture's start)": scores(y, labels),
+            "KMeans on the kept map": scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(
+                seen["maps"][nearest])),
+            "the final labels_": scores(y, model.labels_)}
+
+
 def ward_merged(labels, features, k):
     """``labels`` with the two clusters of least Ward cost in ``features`` merged until ``k`` are left."""
     labels = labels.copy()
@@ -249,7 +273,8 @@ def elbo(args, name, seed, X, y):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo", "ensemble"])
+    parser.add_argument("step", choices=["capture", "partitions", "maps", "merges", "shifts", "elbo", "ensemble",
+                                         "start"])
     parser.add_argument("--data", nargs="+", default=["digits"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--variants", nargs="+", default=["base"])
