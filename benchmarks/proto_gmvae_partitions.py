@@ -161,9 +161,7 @@ def ensemble(args, name, seed, X, y):
               f"inertia {kmeans.inertia_:.0f}, {time.perf_counter() - start:.0f} s", flush=True)
     agreement = np.array([[adjusted_rand_score(a, c) for c in labels] for a in labels])
     medoid = int(np.argmax(agreement.sum(1)))
-    onehot = np.concatenate([np.eye(10)[lab] for lab in labels], axis=1)
-    consensus = KMeans(10, n_init=10, random_state=seed).fit_predict(onehot)
-    nearest = int(np.argmax([adjusted_rand_score(consensus, lab) for lab in labels]))
+    consensus, nearest = gmvae._consensus(maps_, 10, seed)  # as built (it splits each map again, as above)
     out = {"one map (the first)": scores(y, labels[0]),
            "the map nearest the consensus, its own KMeans": scores(y, labels[nearest]),
            "each map (mean of their scores)": tuple(np.mean([scores(y, lab) for lab in labels], axis=0)),

@@ -574,8 +574,6 @@ def _consensus(maps, n_clusters, seed):
     map whose own partition agrees with them best (adjusted Rand index).
     """
     partitions = [KMeans(n_clusters, n_init=MIXTURE_INITS, random_state=seed).fit(m).labels_ for m in maps]
-    if len(partitions) == 1:
-        return partitions[0], 0
     onehot = np.concatenate([np.eye(n_clusters)[labels] for labels in partitions], axis=1)
     with warnings.catch_warnings():
         # rows that every map groups alike are one point to KMeans: fewer than n_clusters on tiny data
