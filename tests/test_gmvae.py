@@ -201,3 +201,37 @@ def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_code
     gmvae.fit(digits[0][:200])
     assert len(seen["maps"]) == 5 and np.abs(seen["maps"][0] - seen["maps"][1]).max() > 0.1
     np.testing.assert_array_equal(gmvae.embedding_, seen["maps"][seen["result"][1]].astype(np.float32))
+
+
+@pytest.mark.parametrize(
+    "shape, settings, moved",
+    [((16, 16), {}, True), ((16, 16), {"pretrain_moves": None}, False), ((8, 8), {}, False), (None, {}, False)],
+)
+def test_pretraining_reads_images_of_16_pixels_or_more_moved_and_gives_them_back_as_they_were(
+        digits, monkeypatch, shape, settings, moved):
+    X, _ = digits
+    X = np.kron(X[:300].reshape(-1, 8, 8), np.ones((1, 2, 2), np.float32))  # 16 x 16 images
+    X = {(16, 16): X, (8, 8): X[:, ::2, ::2], None: X.reshape(300, -1)}[shape]
+    given, targets = [], []
+    moves = skvae._gmvae.random_moves
+
+    def spy(x, image_shape):
+        given.append((x, image_shape))
+        return moves(x, image_shape)
+
+    class Loss(skvae._gmvae.ELBOLoss):  # the pretraining's loss
+        def forward(self, output, x, *args, **kwargs):
+            targets.append(x)
+            return super().forward(output, x, *args, **kwargs)
+
+    monkeypatch.setattr(skvae._gmvae, "random_moves", spy)
+    monkeypatch.setattr(skvae._gmvae, "ELBOLoss", Loss)
+    GaussianMixtureVAE(3, hidden_layer_sizes=(32,), pretrain_epochs=1, max_epochs=1, random_state=0,
+                       **settings).fit(X)
+    if not moved:
+        assert given == []
+        return
+    assert len(given) == 2  # the two batches of the one pretraining epoch, and nothing after it
+    for (x, image_shape), target in zip(given, targets):
+        assert image_shape == (1, 16, 16)
+        assert torch.equal(target, x)  # the reconstruction is of the image as it was

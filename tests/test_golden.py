@@ -112,3 +112,12 @@ def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
     # and neighbor_weight and placement (issue 27), whose defaults became "auto" later, what it did then
     assert params["neighbor_weight"] == 0.0 and params["placement"] == "encoder"
     assert skvae.VAETransformer(**params).get_params() == params  # clone-able, as any estimator
+
+
+@pytest.mark.parametrize("suffix", [".joblib", ".skvae"])
+def test_a_mixture_saved_before_pretraining_moved_images_pretrains_on_them_as_they_were_when_fitted_again(suffix):
+    # gmvae-conv was written before pretrain_moves (issue 27, fourteenth session) existed
+    path = GOLDEN / f"gmvae-conv{suffix}"
+    model = joblib.load(path) if suffix == ".joblib" else skvae.load(path)
+    assert model.get_params()["pretrain_moves"] is None
+    assert skvae.GaussianMixtureVAE().pretrain_moves == "auto"  # what a new model gets

@@ -23,6 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
+from ._augment import random_moves
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._data import Sides
@@ -30,6 +31,7 @@ from ._losses import ELBOLoss, LossOutput
 from ._neighbors import flat_rows, fuzzy_graph
 from ._params import fill_docstring, store_parameters
 from ._priors import LearnedMixture
+from ._transformations import can_transform
 from .modules import AutoencoderOutput, GaussianMixtureVariationalAutoencoder
 
 # The map whose clusters the mixture starts from and the codes are held to: UMAP
@@ -71,13 +73,17 @@ class _MeanCodes(nn.Module):
     It shares (does not copy) the VAE's encoder and decoder, and has them
     alone as parts: the mixture prior takes no part in pretraining, and a
     parameter that no step uses would stall data-parallel training. Move the
-    VAE to its device first.
+    VAE to its device first. With ``move_images`` (the images' shape
+    ``(C, H, W)``), the encoder reads each training image moved at random
+    (:func:`skvae._augment.random_moves`) and the loss compares the
+    reconstruction with the image as it was.
     """
 
-    def __init__(self, vae):
+    def __init__(self, vae, move_images=None):
         super().__init__()
         self.encoder, self.decoder = vae.encoder, vae.decoder
         self._vae_encode, self._vae_decode = vae.encode, vae.decode
+        self.move_images = move_images
 
     def encode(self, x):
         return self._vae_encode(x)[0], None
@@ -86,7 +92,10 @@ class _MeanCodes(nn.Module):
         return self._vae_decode(z)
 
     def forward(self, x):
-        mean, _ = self.encode(x)
+        if self.training and self.move_images is not None:
+            mean, _ = self.encode(random_moves(x, self.move_images))
+        else:
+            mean, _ = self.encode(x)
         return AutoencoderOutput(self.decode(mean), mean, mean, None)
 
 
@@ -161,7 +170,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
 
     1. The network is pretrained as a plain autoencoder on its posterior means
        for ``pretrain_epochs`` epochs (by default 50, and at least 2,000
-       optimizer steps, which small data sets need).
+       optimizer steps, which small data sets need). Images of 16 pixels a
+       side or more are moved a little at random as the encoder reads them
+       (``pretrain_moves``), and are given back as they were.
     2. The training rows are mapped to ``n_components`` dimensions by UMAP
        (``init="umap"``), which gathers neighbours into tight groups, as N2D
        does. The map keeps the neighbours of both the pretrained codes and
@@ -207,6 +218,16 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         Where the mixture starts and what the codes are held to: ``"umap"``
         the UMAP map of step 2 (needs umap-learn), ``"gmm"`` the
         pretrained codes themselves (standardised), as VaDE does.
+
+    pretrain_moves : "auto" or None, default="auto"
+        How images are seen in step 1. ``"auto"``: images with sides of 16
+        pixels or more are each moved at random as the encoder reads them
+        (shifted by up to 2 pixels, turned by up to 15 degrees, scaled by up
+        to 15 %), and the decoder must give back the image as it was, so that
+        the same thing drawn a little aside or askew gets a near code; rows
+        that are not images, and smaller images, are read as they are.
+        None: never move them, for images whose position, orientation or
+        size is part of what sets them apart.
 
     Attributes
     ----------
@@ -264,12 +285,15 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     _module_class = GaussianMixtureVariationalAutoencoder
     # the mixture starts from a map of all the training rows' codes: no partial_fit
     _incremental = False
+    # a model saved before pretrain_moves existed pretrained on its images as they were
+    _DEFAULTS_BEFORE = {**_BaseAutoencoder._DEFAULTS_BEFORE, "pretrain_moves": None}
 
     _parameter_constraints = {
         **_BaseAutoencoder._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "init": [StrOptions({"umap", "gmm"})],
+        "pretrain_moves": [StrOptions({"auto"}), None],
     }
 
     def __init__(
@@ -304,6 +328,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         placement="encoder",
         pretrain_epochs="auto",
         init="umap",
+        pretrain_moves="auto",
     ):
         store_parameters(self, locals())
 
@@ -329,8 +354,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         if pretrain_epochs == "auto":
             pretrain_epochs = self._epochs(PRETRAIN_EPOCHS, PRETRAIN_STEPS, len(data))
         if pretrain_epochs:
-            net = self._make_net(_MeanCodes(module.to(device)), kind, seed, device, criterion=ELBOLoss(kind, 0.0),
-                                 phase="pretraining as an autoencoder")
+            moves = self.image_shape_ if self.pretrain_moves == "auto" and can_transform(self.image_shape_) else None
+            net = self._make_net(_MeanCodes(module.to(device), moves), kind, seed, device,
+                                 criterion=ELBOLoss(kind, 0.0), phase="pretraining as an autoencoder")
             net.max_epochs = pretrain_epochs
             net.partial_fit(data)
         codes, _ = _posteriors(module, data)
