@@ -38,7 +38,10 @@ def random_moves(x, image_shape, max_shift=MAX_SHIFT, max_turn=MAX_TURN, max_sca
     n = len(x)
     channels, height, width = image_shape
     images = x.reshape(n, channels, height, width)
-    draw = lambda: torch.rand(n, device=x.device, dtype=torch.float32) * 2 - 1  # noqa: E731 - uniform on [-1, 1]
+
+    def draw():  # uniform on [-1, 1], one per image
+        return torch.rand(n, device=x.device, dtype=torch.float32) * 2 - 1
+
     angle = draw() * math.radians(max_turn)
     factor = 1 + draw() * max_scale
     cos, sin = torch.cos(angle) / factor, torch.sin(angle) / factor
