@@ -1,0 +1,112 @@
+"""Prototype for issue 27: does pretraining on moved images give GaussianMixtureVAE a better start?
+
+    python benchmarks/proto_gmvae_pretraining.py --data mnist-5k --seeds 0 1 2 3 4 --variants shift2 affine
+
+Each fit is the default ``GaussianMixtureVAE(10, random_state=seed)`` given
+images, stopped once the five maps are laid out and their consensus found
+(the mixture's start; the last phases add about 0.01 ARI to it on MNIST-5k,
+benchmarks/README.md, "Where MNIST-5k's fits end"). Only the pretraining is
+changed: the encoder is given each image moved at random, and the decoder
+must give back the image as it was (a denoising autoencoder whose noise is
+a move), so that codes of the same digit drawn a little aside or askew fall
+together:
+
+- ``base``: no move (as built until the fourteenth session);
+- ``shiftN``: a shift of up to N pixels in each direction (uniform, sub-pixel);
+- ``affine``: a shift of up to 2 pixels, a turn of up to 10 degrees and a
+  scaling by up to 10 %;
+- ``affine15``: a shift of up to 2 pixels, a turn of up to 15 degrees and a
+  scaling by up to 15 % (built, ``skvae._augment.random_moves``);
+- ``full=1`` (``+``-joined to the others): also run the fit to its end.
+
+ARI, NMI and accuracy after Hungarian matching of the consensus start, of
+KMeans on the kept map and (``full=1``) of the final ``labels_``.
+"""
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+from sklearn.cluster import KMeans
+
+sys.path.insert(0, os.path.dirname(__file__))
+import bench_usecases as b  # noqa: E402
+import skvae._gmvae as gmvae  # noqa: E402
+from proto_gmvae_partitions import scores  # noqa: E402
+from skvae import GaussianMixtureVAE  # noqa: E402
+from skvae._augment import random_moves  # noqa: E402
+from skvae.modules import AutoencoderOutput  # noqa: E402
+
+
+class _Stop(Exception):
+    pass
+
+
+def fit(X, y, seed, opts):
+    shape = (1, *X.shape[1:])
+    move = {"base": None, "shift1": (1, 0, 0), "shift2": (2, 0, 0), "shift3": (3, 0, 0),
+            "affine": (2, 10, 0.1), "affine15": (2, 15, 0.15)}[opts["variant"]]  # shift px, turn deg, scale
+    forward = gmvae._MeanCodes.forward
+
+    def moving_forward(self, x):
+        mean, _ = self.encode(random_moves(x, shape, *move) if self.training and move else x)
+        return AutoencoderOutput(self.decode(mean), mean, mean, None)
+
+    seen = {}
+    consensus = gmvae._consensus
+
+    def spy(maps, n_clusters, seed):
+        seen["maps"], seen["result"] = maps, consensus(maps, n_clusters, seed)
+        if not opts.get("full"):
+            raise _Stop
+        return seen["result"]
+
+    gmvae._MeanCodes.forward, gmvae._consensus = moving_forward, spy
+    model = None
+    try:
+        model = GaussianMixtureVAE(10, random_state=seed).fit(X)
+    except _Stop:
+        pass
+    finally:
+        gmvae._MeanCodes.forward, gmvae._consensus = forward, consensus
+    labels, nearest = seen["result"]
+    out = {"consensus start": scores(y, labels),
+           "KMeans on the kept map": scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(
+               seen["maps"][nearest]))}
+    if model is not None:
+        out["final labels_"] = scores(y, model.labels_)
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", nargs="+", default=["mnist-5k"])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--variants", nargs="+", default=["base", "shift2"])
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    for name in args.data:
+        X, y = b.clustering_data(name)
+        X = b.as_square_images(X)
+        for variant in args.variants:
+            parts = variant.split("+")
+            opts = {"variant": parts[0], **dict(kv.split("=") for kv in parts[1:])}
+            results = {}
+            for seed in args.seeds:
+                start = time.perf_counter()
+                for stage, row in fit(X, y, seed, opts).items():
+                    results.setdefault(stage, []).append(row)
+                    print(f"  [{name} {variant} seed {seed}] {stage}: ARI {row[0]:.3f} NMI {row[1]:.3f} "
+                          f"ACC {row[2]:.3f}", flush=True)
+                print(f"  [{name} {variant} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
+            for stage, rows in results.items():
+                rows = np.array(rows)
+                cells = " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
+                print(f"| {name} | {variant} | {stage} | {cells} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
