@@ -115,7 +115,7 @@ def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
 
 
 @pytest.mark.parametrize("suffix", [".joblib", ".skvae"])
-def test_a_mixture_saved_before_pretraining_moved_images_pretrains_on_them_as_they_were_when_fitted_again(suffix):
+def test_a_mixture_saved_before_pretrain_moves_existed_loads_with_none_what_it_did(suffix):
     # gmvae-conv was written before pretrain_moves (issue 27, fourteenth session) existed
     path = GOLDEN / f"gmvae-conv{suffix}"
     model = joblib.load(path) if suffix == ".joblib" else skvae.load(path)
