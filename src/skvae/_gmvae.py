@@ -93,9 +93,8 @@ class _MeanCodes(nn.Module):
 
     def forward(self, x):
         if self.training and self.move_images is not None:
-            mean, _ = self.encode(random_moves(x, self.move_images))
-        else:
-            mean, _ = self.encode(x)
+            x = random_moves(x, self.move_images)
+        mean, _ = self.encode(x)
         return AutoencoderOutput(self.decode(mean), mean, mean, None)
 
 
