@@ -75,10 +75,6 @@ def scores(y, labels):
     return adjusted_rand_score(y, labels), normalized_mutual_info_score(y, labels), b.hungarian_accuracy(y, labels)
 
 
-def standardised(E):
-    return (E - E.mean(0)) / E.std()
-
-
 def umap_map(graph, seed, n_epochs=None, min_dist=0.0):
     from umap.umap_ import find_ab_params, reset_local_connectivity, simplicial_set_embedding
 
@@ -87,7 +83,7 @@ def umap_map(graph, seed, n_epochs=None, min_dist=0.0):
         None, reset_local_connectivity(graph, True), 10, initial_alpha=1.0, a=a, b=b_, gamma=1.0,
         negative_sample_rate=5, n_epochs=n_epochs, init="spectral", random_state=np.random.RandomState(seed),
         metric="euclidean", metric_kwds={}, densmap=False, densmap_kwds={}, output_dens=False)
-    return standardised(embedding)
+    return gmvae._standardised(embedding)
 
 
 def capture(args, name, seed, X, y):
@@ -111,7 +107,7 @@ def capture(args, name, seed, X, y):
 
 
 def partitions(args, name, seed, X, y):
-    E = standardised(np.load(f"{args.store}/{name}_{seed}.npz")["embedding"])
+    E = gmvae._standardised(np.load(f"{args.store}/{name}_{seed}.npz")["embedding"])
     methods = {
         "KMeans, 10 inits (the mixture's start)": lambda: KMeans(10, n_init=10, random_state=seed).fit_predict(E),
         "KMeans, 100 inits": lambda: KMeans(10, n_init=100, random_state=seed).fit_predict(E),
@@ -211,7 +207,7 @@ def ward_merged(labels, features, k):
 
 def merges(args, name, seed, X, y):
     stored = np.load(f"{args.store}/{name}_{seed}.npz")
-    E = standardised(stored["embedding"])
+    E = gmvae._standardised(stored["embedding"])
     out = {}
     for over in (15, 20, 30):
         labels = KMeans(over, n_init=10, random_state=seed).fit_predict(E)

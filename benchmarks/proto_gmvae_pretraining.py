@@ -6,12 +6,13 @@ Each fit is the default ``GaussianMixtureVAE(10, random_state=seed)`` given
 images, stopped once the five maps are laid out and their consensus found
 (the mixture's start; the last phases add about 0.01 ARI to it on MNIST-5k,
 benchmarks/README.md, "Where MNIST-5k's fits end"). Only the pretraining is
-changed: the encoder is given each image moved at random, and the decoder
+changed, through the built ``pretrain_moves`` with ``random_moves`` at the
+variant's strength: the encoder is given each image moved at random, and the decoder
 must give back the image as it was (a denoising autoencoder whose noise is
 a move), so that codes of the same digit drawn a little aside or askew fall
 together:
 
-- ``base``: no move (as built until the fourteenth session);
+- ``base``: no move (``pretrain_moves=None``, as built until the fourteenth session);
 - ``shiftN``: a shift of up to N pixels in each direction (uniform, sub-pixel);
 - ``affine``: a shift of up to 2 pixels, a turn of up to 10 degrees and a
   scaling by up to 10 %;
@@ -24,6 +25,7 @@ KMeans on the kept map and (``full=1``) of the final ``labels_``.
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -37,8 +39,6 @@ import bench_usecases as b  # noqa: E402
 import skvae._gmvae as gmvae  # noqa: E402
 from proto_gmvae_partitions import scores  # noqa: E402
 from skvae import GaussianMixtureVAE  # noqa: E402
-from skvae._augment import random_moves  # noqa: E402
-from skvae.modules import AutoencoderOutput  # noqa: E402
 
 
 class _Stop(Exception):
@@ -46,14 +46,11 @@ class _Stop(Exception):
 
 
 def fit(X, y, seed, opts):
-    shape = (1, *X.shape[1:])
     move = {"base": None, "shift1": (1, 0, 0), "shift2": (2, 0, 0), "shift3": (3, 0, 0),
             "affine": (2, 10, 0.1), "affine15": (2, 15, 0.15)}[opts["variant"]]  # shift px, turn deg, scale
-    forward = gmvae._MeanCodes.forward
-
-    def moving_forward(self, x):
-        mean, _ = self.encode(random_moves(x, shape, *move) if self.training and move else x)
-        return AutoencoderOutput(self.decode(mean), mean, mean, None)
+    moves = gmvae.random_moves
+    if move:  # the built pretraining, its moves at this strength
+        gmvae.random_moves = functools.partial(moves, max_shift=move[0], max_turn=move[1], max_scale=move[2])
 
     seen = {}
     consensus = gmvae._consensus
@@ -64,14 +61,14 @@ def fit(X, y, seed, opts):
             raise _Stop
         return seen["result"]
 
-    gmvae._MeanCodes.forward, gmvae._consensus = moving_forward, spy
+    gmvae._consensus = spy
     model = None
     try:
-        model = GaussianMixtureVAE(10, random_state=seed).fit(X)
+        model = GaussianMixtureVAE(10, random_state=seed, pretrain_moves="auto" if move else None).fit(X)
     except _Stop:
         pass
     finally:
-        gmvae._MeanCodes.forward, gmvae._consensus = forward, consensus
+        gmvae.random_moves, gmvae._consensus = moves, consensus
     labels, nearest = seen["result"]
     out = {"consensus start": scores(y, labels),
            "KMeans on the kept map": scores(y, KMeans(10, n_init=10, random_state=seed).fit_predict(
