@@ -18,6 +18,8 @@ together:
   scaling by up to 10 %;
 - ``affine15``: a shift of up to 2 pixels, a turn of up to 15 degrees and a
   scaling by up to 15 % (built, ``skvae._augment.random_moves``);
+- ``turn15``, ``scale15``: a shift of up to 2 pixels and only the turn, or
+  only the scaling, of ``affine15``;
 - ``full=1`` (``+``-joined to the others): also run the fit to its end.
 
 ARI, NMI and accuracy after Hungarian matching of the consensus start, of
@@ -47,7 +49,8 @@ class _Stop(Exception):
 
 def fit(X, y, seed, opts):
     move = {"base": None, "shift1": (1, 0, 0), "shift2": (2, 0, 0), "shift3": (3, 0, 0),
-            "affine": (2, 10, 0.1), "affine15": (2, 15, 0.15)}[opts["variant"]]  # shift px, turn deg, scale
+            "affine": (2, 10, 0.1), "affine15": (2, 15, 0.15),
+            "turn15": (2, 15, 0), "scale15": (2, 0, 0.15)}[opts["variant"]]  # shift px, turn deg, scale
     moves = gmvae.random_moves
     if move:  # the built pretraining, its moves at this strength
         gmvae.random_moves = functools.partial(moves, max_shift=move[0], max_turn=move[1], max_scale=move[2])
