@@ -1,5 +1,6 @@
 """The neighbourhood term (neighbor_weight): better 2-D maps, one graph per fit, kept for warm starts."""
 
+import functools
 import os
 import pickle
 import subprocess
@@ -367,6 +368,21 @@ def test_a_row_is_placed_the_same_alone_in_any_order_and_after_a_reload(placed, 
     loaded = skvae.load(placed.save(tmp_path / "placed.skvae"))
     np.testing.assert_array_equal(loaded.transform(X_test), Z)
     np.testing.assert_array_equal(loaded.placement_rows_, placed.placement_rows_)
+
+
+def test_a_model_places_with_the_epochs_and_negatives_it_was_fitted_with_and_an_older_one_with_umaps(
+        placed, digits_split):
+    X = digits_split[1][:100]
+    rows, codes, seed = placed.placement_rows_, placed.placement_codes_, placed.net_.split_seed
+    assert (placed.placement_epochs_, placed.placement_negatives_) == (120, 3)
+    now = placed.transform(X)
+    place = functools.partial(skvae._placement.place_rows, placed._flat_rows(X), rows, codes, seed=seed)
+    np.testing.assert_allclose(now, place(), atol=1e-6)  # float32 codes from float64
+    older = clone_fitted(placed)  # as a model saved before the two were kept loads: without them
+    del older.placement_epochs_, older.placement_negatives_
+    before = older.transform(X)
+    np.testing.assert_allclose(before, place(n_epochs=100, negative_sample_rate=5), atol=1e-6)
+    assert np.abs(before - now).max() > 1e-3  # two schedules, not one
 
 
 def test_placement_is_refused_where_it_cannot_place_and_leaves_a_fitted_model_as_it_was(placed, digits_split):

@@ -155,7 +155,12 @@ class _InferenceMixin:
         bad = _rows_beyond_float32(X)
         if len(bad):  # named as the encoder's output check names them
             raise _overflow_error(X, bad)
-        placed = place_rows(self._rows_to_place(self._flat_rows(X)), rows, codes, seed=self.net_.split_seed)
+        placed = place_rows(
+            self._rows_to_place(self._flat_rows(X)), rows, codes, seed=self.net_.split_seed,
+            # as placed when fitted: models saved before these were kept took UMAP's 100 epochs and 5
+            n_epochs=getattr(self, "placement_epochs_", 100),
+            negative_sample_rate=getattr(self, "placement_negatives_", 5),
+        )
         finite = np.isfinite(placed).all(axis=1)
         if not finite.all():
             bad = np.flatnonzero(~finite)

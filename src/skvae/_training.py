@@ -33,7 +33,7 @@ from ._neighbors import (
     neighbor_graph,
 )
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
-from ._placement import search_projection
+from ._placement import PLACEMENT_EPOCHS, PLACEMENT_NEGATIVES, search_projection
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
 from .modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels
@@ -305,7 +305,8 @@ class _TrainingMixin:
         The codes are ``layout`` where it was laid out (:meth:`_lay_out_placement`; float32, as
         the encoder's codes are), else the encoder's.
         """
-        for name in ("placement_rows_", "placement_codes_", "placement_projection_"):
+        for name in ("placement_rows_", "placement_codes_", "placement_projection_", "placement_epochs_",
+                     "placement_negatives_"):
             vars(self).pop(name, None)
         if placement == "encoder":
             return
@@ -315,6 +316,7 @@ class _TrainingMixin:
             self.placement_projection_ = projection
         self.placement_rows_ = self._rows_to_place(rows)
         self.placement_codes_ = self._encode(X)[0] if layout is None else layout
+        self.placement_epochs_, self.placement_negatives_ = PLACEMENT_EPOCHS, PLACEMENT_NEGATIVES
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.
