@@ -405,6 +405,17 @@ def test_placement_is_refused_where_it_cannot_place_and_leaves_a_fitted_model_as
         encoded.transform(X[:5])
 
 
+@pytest.mark.parametrize("epochs, negatives", [(10**12, 3), (0, 3), (120.5, 3), (True, 3), ("120", 3),
+                                               (120, 0), (120, -1), (120, 11), (120, float("nan")), (120, None)])
+def test_placement_settings_from_an_altered_file_are_refused_before_anything_is_allocated(
+        placed, digits_split, tmp_path, epochs, negatives):
+    # 10**12 epochs would ask for a table of 10**12 x 15 x 10 negative draws
+    loaded = skvae.load(placed.save(tmp_path / "placed.skvae"))
+    loaded.placement_epochs_, loaded.placement_negatives_ = epochs, negatives
+    with pytest.raises(ValueError, match="placement_epochs_.*altered"):
+        loaded.transform(digits_split[1][:5])
+
+
 def test_placement_rows_and_codes_that_disagree_are_refused_not_used(placed, digits_split, tmp_path):
     # as an altered model file would hold them: fewer codes than rows would index past the codes
     loaded = skvae.load(placed.save(tmp_path / "placed.skvae"))

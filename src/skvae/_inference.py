@@ -1,6 +1,7 @@
 """Batched inference: transform and inverse_transform, one fixed-size batch at a time."""
 
 import weakref
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows, _output_dtype, _rows_beyond_float32
 from ._data import iter_batches
 from ._losses import decoder_mean
-from ._placement import place_rows
+from ._placement import MAX_NEGATIVES, MAX_PLACEMENT_EPOCHS, place_rows
 
 
 # A call with at most this many rows runs as one batch of the smallest of these sizes
@@ -152,15 +153,22 @@ class _InferenceMixin:
                 f"with its {self.n_features_in_} features and {self.n_components} components: the model "
                 "file was altered. Fit the model again."
             )
+        # as placed when fitted: models saved before these were kept took UMAP's 100 epochs and 5
+        epochs, negatives = getattr(self, "placement_epochs_", 100), getattr(self, "placement_negatives_", 5)
+        if not (
+            isinstance(epochs, Integral) and not isinstance(epochs, bool) and 1 <= epochs <= MAX_PLACEMENT_EPOCHS
+            and isinstance(negatives, Real) and not isinstance(negatives, bool) and 0 < negatives <= MAX_NEGATIVES
+        ):  # an epoch's table of negative draws is allocated up front: 10**12 epochs would take the memory
+            raise ValueError(
+                f"The model's placement_epochs_ {epochs!r} and placement_negatives_ {negatives!r} should be an "
+                f"integer from 1 to {MAX_PLACEMENT_EPOCHS} and a number above 0 and at most {MAX_NEGATIVES}: "
+                "the model file was altered. Fit the model again."
+            )
         bad = _rows_beyond_float32(X)
         if len(bad):  # named as the encoder's output check names them
             raise _overflow_error(X, bad)
-        placed = place_rows(
-            self._rows_to_place(self._flat_rows(X)), rows, codes, seed=self.net_.split_seed,
-            # as placed when fitted: models saved before these were kept took UMAP's 100 epochs and 5
-            n_epochs=getattr(self, "placement_epochs_", 100),
-            negative_sample_rate=getattr(self, "placement_negatives_", 5),
-        )
+        placed = place_rows(self._rows_to_place(self._flat_rows(X)), rows, codes, seed=self.net_.split_seed,
+                            n_epochs=int(epochs), negative_sample_rate=float(negatives))
         finite = np.isfinite(placed).all(axis=1)
         if not finite.all():
             bad = np.flatnonzero(~finite)

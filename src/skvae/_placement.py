@@ -37,6 +37,10 @@ PLACEMENT_EPOCHS = 120
 PLACEMENT_RATE = 0.25
 PLACEMENT_NEGATIVES = 3
 _NEGATIVE_DRAWS = 2 * NEGATIVES_PER_POSITIVE
+# the most that a model (a file) may ask placement for: its table of negative draws is epochs x
+# neighbours x draws, allocated up front, and an edge is owed at most _NEGATIVE_DRAWS a sample
+MAX_PLACEMENT_EPOCHS = 10_000
+MAX_NEGATIVES = _NEGATIVE_DRAWS
 # placement keeps rows wider than twice this many features as their first
 # SEARCH_COMPONENTS principal components, and finds and weighs new rows'
 # neighbours there (UMAP's search is approximate too). On 10,000 Fashion-MNIST
