@@ -28,33 +28,16 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 import bench_usecases as b  # noqa: E402
 import skvae._gmvae as gmvae  # noqa: E402
-from proto_gmvae_partitions import scores  # noqa: E402
-from skvae import GaussianMixtureVAE  # noqa: E402
+from proto_gmvae_partitions import cells, scores, until_maps  # noqa: E402
 from skvae._neighbors import fuzzy_graph  # noqa: E402
-
-
-class _Stop(Exception):
-    pass
 
 
 def capture(path, X, seed):
     """The pretrained codes, the rows as the map reads them, and the layouts' seed, of the fit as built."""
     if not os.path.exists(path):
-        made = {}
-
-        def spy(codes, rows, n_components, seed, image_shape=None):
-            made.update(codes=codes, rows=rows, seed=seed, image_shape=np.asarray(image_shape))
-            raise _Stop
-
-        original = gmvae._umap_maps
-        gmvae._umap_maps = spy
-        try:
-            GaussianMixtureVAE(10, random_state=seed).fit(X)
-        except _Stop:
-            pass
-        finally:
-            gmvae._umap_maps = original
-        np.savez(path, **made)
+        made = until_maps(X, seed)
+        np.savez(path, codes=made["codes"], rows=made["rows"], seed=made["seed"],
+                 image_shape=np.asarray(made["image_shape"]))
     return dict(np.load(path))
 
 
@@ -102,9 +85,7 @@ def main():
                 print(f"  [{name} {variant} seed {seed}] ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}, "
                       f"{time.perf_counter() - start:.0f} s", flush=True)
         for variant, rows in results.items():
-            rows = np.array(rows)
-            cells = " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
-            print(f"| {name} | {variant} | {cells} |", flush=True)
+            print(f"| {name} | {variant} | {cells(rows)} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -86,15 +86,20 @@ def umap_map(graph, seed, n_epochs=None, min_dist=0.0):
     return gmvae._standardised(embedding)
 
 
-def capture(args, name, seed, X, y):
+def until_maps(X, seed):
+    """What the default ``GaussianMixtureVAE(10, random_state=seed)`` fitted on X lays its maps out from.
+
+    The fit is stopped there; returns ``_umap_maps``'s arguments: the pretrained
+    ``codes``, the ``rows`` as the map reads them, ``n_components``, the layouts'
+    ``seed`` (drawn from ``random_state``) and ``image_shape``.
+    """
     made = {}
-    original = gmvae._umap_maps
 
     def spy(codes, rows, n_components, seed, image_shape=None):
-        # the first of the maps (until the thirteenth session, the only one)
-        made["codes"], made["embedding"] = codes, original(codes, rows, n_components, seed, n_maps=1)[0]
+        made.update(codes=codes, rows=rows, n_components=n_components, seed=seed, image_shape=image_shape)
         raise _Stop
 
+    original = gmvae._umap_maps
     gmvae._umap_maps = spy
     try:
         GaussianMixtureVAE(10, random_state=seed).fit(X)
@@ -102,7 +107,20 @@ def capture(args, name, seed, X, y):
         pass
     finally:
         gmvae._umap_maps = original
-    np.savez(f"{args.store}/{name}_{seed}.npz", **made)
+    return made
+
+
+def cells(rows):
+    """Table cells of the columns of ``rows`` (one row a seed): mean ± std of each."""
+    rows = np.array(rows)
+    return " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
+
+
+def capture(args, name, seed, X, y):
+    made = until_maps(X, seed)
+    # the first of the maps (until the thirteenth session, the only one)
+    embedding = gmvae._umap_maps(made["codes"], made["rows"], made["n_components"], made["seed"], n_maps=1)[0]
+    np.savez(f"{args.store}/{name}_{seed}.npz", codes=made["codes"], embedding=embedding)
     return {}
 
 
@@ -291,9 +309,7 @@ def main():
                       flush=True)
             print(f"  [{name} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
         for method, rows in results.items():
-            rows = np.array(rows)
-            cells = " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
-            print(f"| {name} | {method} | {cells} |")
+            print(f"| {name} | {method} | {cells(rows)} |")
 
 
 if __name__ == "__main__":

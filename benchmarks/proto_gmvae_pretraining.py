@@ -33,13 +33,12 @@ import sys
 import time
 import warnings
 
-import numpy as np
 from sklearn.cluster import KMeans
 
 sys.path.insert(0, os.path.dirname(__file__))
 import bench_usecases as b  # noqa: E402
 import skvae._gmvae as gmvae  # noqa: E402
-from proto_gmvae_partitions import scores  # noqa: E402
+from proto_gmvae_partitions import cells, scores  # noqa: E402
 from skvae import GaussianMixtureVAE  # noqa: E402
 
 
@@ -103,9 +102,7 @@ def main():
                           f"ACC {row[2]:.3f}", flush=True)
                 print(f"  [{name} {variant} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
             for stage, rows in results.items():
-                rows = np.array(rows)
-                cells = " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
-                print(f"| {name} | {variant} | {stage} | {cells} |", flush=True)
+                print(f"| {name} | {variant} | {stage} | {cells(rows)} |", flush=True)
 
 
 if __name__ == "__main__":
