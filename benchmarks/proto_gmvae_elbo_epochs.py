@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.cluster import KMeans
 from skorch.callbacks import Callback
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -73,7 +74,7 @@ def fit(X, y, seed, max_epochs, at, last):
             continue
         window = slice(end - last, end)
         onehot = np.concatenate([np.eye(10)[lab] for lab in labels[window]], axis=1)
-        joined = gmvae.KMeans(10, n_init=gmvae.MIXTURE_INITS, random_state=seed).fit(onehot).labels_
+        joined = KMeans(10, n_init=gmvae.MIXTURE_INITS, random_state=seed).fit(onehot).labels_
         out[f"consensus of epochs {end - last + 1}-{end}"] = scores(y, joined)
         out[f"mean responsibilities of epochs {end - last + 1}-{end}"] = scores(
             y, np.mean(kept[window], axis=0).argmax(1))
