@@ -17,7 +17,6 @@ responsibilities.
 import argparse
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -28,7 +27,7 @@ from skorch.callbacks import Callback
 sys.path.insert(0, os.path.dirname(__file__))
 import bench_usecases as b  # noqa: E402
 import skvae._gmvae as gmvae  # noqa: E402
-from proto_gmvae_partitions import cells, scores  # noqa: E402
+from proto_gmvae_partitions import by_seed, scores  # noqa: E402
 from skvae import GaussianMixtureVAE  # noqa: E402
 
 
@@ -96,18 +95,7 @@ def main():
     parser.add_argument("--last", type=int, default=10, help="epochs that the joined partitions read")
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    for name in args.data:
-        X, y = b.clustering_data(name)
-        results = {}
-        for seed in args.seeds:
-            start = time.perf_counter()
-            for method, row in fit(X, y, seed, args.max_epochs, args.at, args.last).items():
-                results.setdefault(method, []).append(row)
-                print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}",
-                      flush=True)
-            print(f"  [{name} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
-        for method, rows in results.items():
-            print(f"| {name} | {method} | {cells(rows)} |")
+    by_seed(args.data, args.seeds, lambda name, seed, X, y: fit(X, y, seed, args.max_epochs, args.at, args.last))
 
 
 if __name__ == "__main__":

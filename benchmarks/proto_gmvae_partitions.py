@@ -116,6 +116,26 @@ def cells(rows):
     return " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(rows.mean(0), rows.std(0)))
 
 
+def by_seed(data, seeds, step):
+    """``step(name, seed, X, y)`` (a dict of (ARI, NMI, ACC) by method) on each clustering data set and seed.
+
+    Prints each seed's scores and time as they come, then a table row of each
+    method's mean ± std over the seeds.
+    """
+    for name in data:
+        X, y = b.clustering_data(name)
+        results = {}
+        for seed in seeds:
+            start = time.perf_counter()
+            for method, row in step(name, seed, X, y).items():
+                results.setdefault(method, []).append(row)
+                print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}",
+                      flush=True)
+            print(f"  [{name} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
+        for method, rows in results.items():
+            print(f"| {name} | {method} | {cells(rows)} |")
+
+
 def capture(args, name, seed, X, y):
     made = until_maps(X, seed)
     # the first of the maps (until the thirteenth session, the only one)
@@ -298,18 +318,7 @@ def main():
     os.makedirs(args.store, exist_ok=True)
     warnings.simplefilter("ignore")
     step = globals()[args.step]
-    for name in args.data:
-        X, y = b.clustering_data(name)
-        results = {}
-        for seed in args.seeds:
-            start = time.perf_counter()
-            for method, row in step(args, name, seed, X, y).items():
-                results.setdefault(method, []).append(row)
-                print(f"  [{name} seed {seed}] {method}: ARI {row[0]:.3f} NMI {row[1]:.3f} ACC {row[2]:.3f}",
-                      flush=True)
-            print(f"  [{name} seed {seed}] {time.perf_counter() - start:.0f} s", flush=True)
-        for method, rows in results.items():
-            print(f"| {name} | {method} | {cells(rows)} |")
+    by_seed(args.data, args.seeds, lambda name, seed, X, y: step(args, name, seed, X, y))
 
 
 if __name__ == "__main__":
