@@ -42,7 +42,7 @@ from sklearn.neighbors import KNeighborsClassifier
 
 sys.path.insert(0, "benchmarks")
 import bench_usecases as b  # noqa: E402
-from skvae._neighbors import CURVE_A, CURVE_B, fuzzy_graph  # noqa: E402
+from skvae._neighbors import _similarity, fuzzy_graph  # noqa: E402
 
 
 def mlp(n_features, widths, n_out=2):
@@ -99,11 +99,11 @@ def parametric(args):
     weights = graph.data.astype(np.float64)
     chance = weights / weights.sum()
     net = conv(side, args.width) if args.conv else mlp(X_train.shape[1], (args.width,) * 3)
-    optimizer = torch.optim.Adam(net.parameters(), args.lr)
-    steps = args.epochs * -(-(graph.nnz // 2) // args.edge_batch)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if args.cosine else None
     rows = torch.from_numpy(X_train)
     draws_per_epoch = graph.nnz // 2  # as many draws as undirected edges
+    optimizer = torch.optim.Adam(net.parameters(), args.lr)
+    steps = args.epochs * -(-draws_per_epoch // args.edge_batch)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if args.cosine else None
     sub = np.random.RandomState(b.SEED).permutation(len(X_test))[:2000]
 
     def held_out():
@@ -123,8 +123,7 @@ def parametric(args):
             others = torch.randint(n, (n, args.negatives))
             near = (heads - tails).pow(2).sum(-1)
             far = (heads[:, None] - tails[others]).pow(2).sum(-1)
-            q_near = 1 / (1 + CURVE_A * near.clamp_min(1e-12).pow(CURVE_B))
-            q_far = 1 / (1 + CURVE_A * far.clamp_min(1e-12).pow(CURVE_B))
+            q_near, q_far = _similarity(near), _similarity(far)
             loss = -(q_near.clamp_min(1e-4).log().mean() + (1 - q_far).clamp_min(1e-4).log().sum(1).mean())
             optimizer.zero_grad()
             loss.backward()
