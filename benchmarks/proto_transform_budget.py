@@ -43,14 +43,7 @@ from sklearn.neighbors import KNeighborsClassifier
 sys.path.insert(0, "benchmarks")
 import bench_usecases as b  # noqa: E402
 from skvae._neighbors import _similarity, fuzzy_graph  # noqa: E402
-
-
-def mlp(n_features, widths, n_out=2):
-    layers, width = [], n_features
-    for hidden in widths:
-        layers += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
-        width = hidden
-    return torch.nn.Sequential(*layers, torch.nn.Linear(width, n_out))
+from skvae.modules import MLPEncoder  # noqa: E402
 
 
 def conv(side, width):
@@ -67,10 +60,10 @@ def forward(args):
     projection = torch.rand(784, 50)
     nets = {
         "PCA-50 projection (placement's search space)": lambda x: x @ projection,
-        "MLP 784-128-128-2": mlp(784, (128, 128)),
-        "MLP 784-256-128-4 (the default VAE encoder: mean and log-variance)": mlp(784, (256, 128), 4),
-        "MLP 784-256-256-256-2": mlp(784, (256, 256, 256)),
-        "MLP 784-512-512-512-2": mlp(784, (512, 512, 512)),
+        "MLP 784-128-128-2": MLPEncoder(784, 2, (128, 128)),
+        "MLP 784-256-128-4 (the default VAE encoder: mean and log-variance)": MLPEncoder(784, 4, (256, 128)),
+        "MLP 784-256-256-256-2": MLPEncoder(784, 2, (256, 256, 256)),
+        "MLP 784-512-512-512-2": MLPEncoder(784, 2, (512, 512, 512)),
         "conv 32-64, 256": conv(28, 256),
     }
     times = {name: [] for name in nets}
@@ -98,7 +91,7 @@ def parametric(args):
     head, tail = graph.row, graph.col
     weights = graph.data.astype(np.float64)
     chance = weights / weights.sum()
-    net = conv(side, args.width) if args.conv else mlp(X_train.shape[1], (args.width,) * 3)
+    net = conv(side, args.width) if args.conv else MLPEncoder(X_train.shape[1], 2, (args.width,) * 3)
     rows = torch.from_numpy(X_train)
     draws_per_epoch = graph.nnz // 2  # as many draws as undirected edges
     optimizer = torch.optim.Adam(net.parameters(), args.lr)
