@@ -31,7 +31,9 @@ Trained on the first 10,000 Fashion-MNIST training images, where UMAP's map
 is 0.737 / 0.973 (seed 0).
 
 ``regress`` fits the network instead to UMAP's own map of the training rows
-(umap-learn, seed ``--seed``; cached in /tmp), by the squared distance of
+(umap-learn, seed ``--seed``; cached in /tmp), or with ``--teacher skvae``
+to the laid-out training codes of the default 2-D ``VAETransformer`` (100
+epochs, seed ``--seed``; cached too), by the squared distance of
 each row's code to its place in that map (Adam, batches of ``--batch``
 rows), with optionally: noise added to the rows (``--noise``), rows mixed
 with a graph neighbour and their targets mixed alike (``--mixup T``, t in
@@ -165,28 +167,6 @@ def parametric(args):
     graph_epochs(net, X_train, graph, args, rng, held_out, args.epochs, args.lr)
 
 
-def umap_map(name, X_train, X_test, y_train, y_test, seed):
-    """UMAP's map of the training rows and of the test rows, cached in /tmp by data set, size and seed."""
-    import os
-
-    import umap
-
-    cache = f"/tmp/proto_transform_budget_umap_{name}_{len(X_train)}_{seed}.npz"
-    if os.path.exists(cache):
-        saved = np.load(cache)
-        target, Z_test = saved["train"], saved["test"]
-    else:
-        start = time.perf_counter()
-        reducer = umap.UMAP(n_components=2, random_state=seed).fit(X_train)
-        target, Z_test = reducer.embedding_.astype(np.float32), reducer.transform(X_test)
-        print(f"UMAP fit: {time.perf_counter() - start:.1f} s", flush=True)
-        np.savez(cache, train=target, test=Z_test)
-    sub = np.random.RandomState(b.SEED).permutation(len(X_test))[:2000]
-    print(f"UMAP held-out: 5-NN accuracy {KNeighborsClassifier(5).fit(target, y_train).score(Z_test, y_test):.3f}, "
-          f"trustworthiness {trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10):.4f}", flush=True)
-    return target
-
-
 def shifted(x, rng):
     """Each image (a flat square row) moved by up to a pixel in each direction, zeros coming in."""
     side = int(round(np.sqrt(x.shape[1])))
@@ -198,13 +178,56 @@ def shifted(x, rng):
     return padded[rows, ys, xs].reshape(len(x), -1)
 
 
+def fit_umap(X_train, X_test, seed):
+    """UMAP's maps of the training rows and of the test rows (``transform``)."""
+    import umap
+
+    reducer = umap.UMAP(n_components=2, random_state=seed).fit(X_train)
+    return reducer.embedding_.astype(np.float32), reducer.transform(X_test)
+
+
+def fit_skvae(X_train, X_test, seed):
+    """The default 2-D VAETransformer's laid-out training codes (in UMAP's units) and its placed test rows."""
+    from skvae import VAETransformer
+    from skvae._neighbors import CODE_SCALE
+
+    model = VAETransformer(n_components=2, max_epochs=100, random_state=seed).fit(X_train)
+    return model.placement_codes_ * np.float32(CODE_SCALE), model.transform(X_test) * np.float32(CODE_SCALE)
+
+
+TEACHERS = {"umap": fit_umap, "skvae": fit_skvae}
+
+
+def teacher_map(teacher, name, X_train, X_test, y_train, y_test, seed):
+    """The teacher's map of the training rows, cached in /tmp by teacher, data set, size and seed.
+
+    Prints the teacher's own held-out map: its test rows placed (UMAP's ``transform``, or skvae's).
+    """
+    import os
+
+    cache = f"/tmp/proto_transform_budget_{teacher}_{name}_{len(X_train)}_{seed}.npz"
+    if os.path.exists(cache):
+        saved = np.load(cache)
+        target, Z_test = saved["train"], saved["test"]
+    else:
+        start = time.perf_counter()
+        target, Z_test = TEACHERS[teacher](X_train, X_test, seed)
+        print(f"{teacher} fit: {time.perf_counter() - start:.1f} s", flush=True)
+        np.savez(cache, train=target, test=Z_test)
+    sub = np.random.RandomState(b.SEED).permutation(len(X_test))[:2000]
+    print(f"{teacher}'s own held-out map: 5-NN accuracy "
+          f"{KNeighborsClassifier(5).fit(target, y_train).score(Z_test, y_test):.3f}, "
+          f"trustworthiness {trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10):.4f}", flush=True)
+    return target
+
+
 def regress(args):
-    """Fit the network to UMAP's own map of the training rows, then (``--graph-epochs``) to the graph."""
+    """Fit the network to a finished map of the training rows, then (``--graph-epochs``) to the graph."""
     torch.manual_seed(args.seed)
     rng = np.random.RandomState(args.seed)
     X_train, X_test, y_train, y_test = b.load(args.data)
     X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
-    target = umap_map(args.data, X_train, X_test, y_train, y_test, args.seed)
+    target = teacher_map(args.teacher, args.data, X_train, X_test, y_train, y_test, args.seed)
     net = network(args, X_train)
     held_out = held_out_scorer(net, X_train, X_test, y_train, y_test)
     rows, goal = torch.from_numpy(X_train), torch.from_numpy(target)
@@ -272,6 +295,8 @@ def main():
     train.add_argument("--noise", type=float, default=0.0, help="Gaussian noise added to the input rows")
     train.add_argument("--weight-decay", type=float, default=0.0)
     train.add_argument("--shift", action="store_true", help="images moved by up to a pixel, same target")
+    train.add_argument("--teacher", choices=tuple(TEACHERS), default="umap",
+                       help="the map learnt: UMAP's, or the default 2-D VAETransformer's laid-out codes")
     args = parser.parse_args()
     {"forward": forward, "parametric": parametric, "regress": regress}[args.command](args)
 
