@@ -39,7 +39,8 @@ rows), with optionally: noise added to the rows (``--noise``), rows mixed
 with a graph neighbour and their targets mixed alike (``--mixup T``, t in
 [0, T]), images moved by up to a pixel with the same target (``--shift``),
 a cosine-decayed rate, and then ``--graph-epochs`` of the ``parametric``
-training at ``--graph-lr``. It prints UMAP's own held-out map first, then
+training at ``--graph-lr``. It prints the teacher's own held-out map first
+(its test rows placed by ``UMAP.transform``, or by skvae's placement), then
 the network's every five epochs.
 """
 
@@ -235,7 +236,7 @@ def regress(args):
         graph = sp.csr_matrix(build_graph(X_train, args.images))  # a row mixes with any of its neighbours
         indptr, indices = graph.indptr, graph.indices
         degree = np.diff(indptr)
-    optimizer = torch.optim.Adam(net.parameters(), args.lr, weight_decay=args.weight_decay)
+    optimizer = torch.optim.Adam(net.parameters(), args.lr)
     steps = args.epochs * -(-len(rows) // args.batch)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if args.cosine else None
     for epoch in range(1, args.epochs + 1):
@@ -293,7 +294,6 @@ def main():
     train.add_argument("--graph-lr", type=float, default=1e-4)
     train.add_argument("--mixup", type=float, default=0.0, help="also rows mixed with a graph neighbour, t in [0, T]")
     train.add_argument("--noise", type=float, default=0.0, help="Gaussian noise added to the input rows")
-    train.add_argument("--weight-decay", type=float, default=0.0)
     train.add_argument("--shift", action="store_true", help="images moved by up to a pixel, same target")
     train.add_argument("--teacher", choices=tuple(TEACHERS), default="umap",
                        help="the map learnt: UMAP's, or the default 2-D VAETransformer's laid-out codes")
