@@ -38,7 +38,8 @@ each row's code to its place in that map (Adam, batches of ``--batch``
 rows), with optionally: noise added to the rows (``--noise``), rows mixed
 with a graph neighbour and their targets mixed alike (``--mixup T``, t in
 [0, T]), images moved by up to a pixel with the same target (``--shift``),
-a cosine-decayed rate, and then ``--graph-epochs`` of the ``parametric``
+a cosine-decayed rate, an exponential average of the weights scored beside
+the network (``--ema DECAY``), and then ``--graph-epochs`` of the ``parametric``
 training at ``--graph-lr``. It prints the teacher's own held-out map first
 (its test rows placed by ``UMAP.transform``, or by skvae's placement), then
 the network's every five epochs.
@@ -231,6 +232,10 @@ def regress(args):
     target = teacher_map(args.teacher, args.data, X_train, X_test, y_train, y_test, args.seed)
     net = network(args, X_train)
     held_out = held_out_scorer(net, X_train, X_test, y_train, y_test)
+    if args.ema:  # an exponential average of the weights, scored beside the network
+        average = torch.optim.swa_utils.AveragedModel(
+            net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema))
+        held_out_average = held_out_scorer(average, X_train, X_test, y_train, y_test)
     rows, goal = torch.from_numpy(X_train), torch.from_numpy(target)
     if args.mixup:
         graph = sp.csr_matrix(build_graph(X_train, args.images))  # a row mixes with any of its neighbours
@@ -260,11 +265,16 @@ def regress(args):
             optimizer.step()
             if schedule is not None:
                 schedule.step()
+            if args.ema:
+                average.update_parameters(net)
             total += loss.item() * len(batch)
         line = f"regression epoch {epoch}: mse {total / len(rows):.3f}, {time.perf_counter() - start:.1f} s"
         if epoch % 5 == 0 or epoch == args.epochs:
             accuracy, trust = held_out()
             line += f"; held-out 5-NN accuracy {accuracy:.3f}, trustworthiness {trust:.4f}"
+            if args.ema:
+                accuracy, trust = held_out_average()
+                line += f"; averaged weights {accuracy:.3f}, {trust:.4f}"
         print(line, flush=True)
     if args.graph_epochs:
         graph_epochs(net, X_train, build_graph(X_train, args.images), args, rng, held_out, args.graph_epochs,
@@ -295,6 +305,8 @@ def main():
     train.add_argument("--mixup", type=float, default=0.0, help="also rows mixed with a graph neighbour, t in [0, T]")
     train.add_argument("--noise", type=float, default=0.0, help="Gaussian noise added to the input rows")
     train.add_argument("--shift", action="store_true", help="images moved by up to a pixel, same target")
+    train.add_argument("--ema", type=float, default=0.0,
+                       help="also score an exponential moving average of the weights with this decay per step")
     train.add_argument("--teacher", choices=tuple(TEACHERS), default="umap",
                        help="the map learnt: UMAP's, or the default 2-D VAETransformer's laid-out codes")
     args = parser.parse_args()
