@@ -94,14 +94,20 @@ def forward(args):
         print(f"| {name} | {min(seconds):.4f} | {np.median(seconds):.4f} |")
 
 
+def map_score(Z_train, Z_test, X_test, y_train, y_test):
+    """The held-out map as ``bench_usecases.py reduction`` scores it: 5-NN accuracy, trustworthiness (10)."""
+    sub = np.random.RandomState(b.SEED).permutation(len(X_test))[:2000]
+    accuracy = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
+    return accuracy, trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
+
+
 def held_out_scorer(net, X_train, X_test, y_train, y_test):
-    rows, sub = torch.from_numpy(X_train), np.random.RandomState(b.SEED).permutation(len(X_test))[:2000]
+    rows = torch.from_numpy(X_train)
 
     def held_out():
         with torch.no_grad():
             Z_train, Z_test = net(rows).numpy(), net(torch.from_numpy(X_test)).numpy()
-        accuracy = KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
-        return accuracy, trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
+        return map_score(Z_train, Z_test, X_test, y_train, y_test)
 
     return held_out
 
@@ -216,10 +222,8 @@ def teacher_map(teacher, name, X_train, X_test, y_train, y_test, seed):
         target, Z_test = TEACHERS[teacher](X_train, X_test, seed)
         print(f"{teacher} fit: {time.perf_counter() - start:.1f} s", flush=True)
         np.savez(cache, train=target, test=Z_test)
-    sub = np.random.RandomState(b.SEED).permutation(len(X_test))[:2000]
-    print(f"{teacher}'s own held-out map: 5-NN accuracy "
-          f"{KNeighborsClassifier(5).fit(target, y_train).score(Z_test, y_test):.3f}, "
-          f"trustworthiness {trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10):.4f}", flush=True)
+    accuracy, trust = map_score(target, Z_test, X_test, y_train, y_test)
+    print(f"{teacher}'s own held-out map: 5-NN accuracy {accuracy:.3f}, trustworthiness {trust:.4f}", flush=True)
     return target
 
 
@@ -246,7 +250,6 @@ def regress(args):
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps) if args.cosine else None
     for epoch in range(1, args.epochs + 1):
         start, total = time.perf_counter(), 0.0
-        net.train()
         for batch in torch.randperm(len(rows)).split(args.batch):
             x, z = rows[batch], goal[batch]
             if args.mixup:
