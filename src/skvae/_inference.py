@@ -13,6 +13,7 @@ from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows,
 from ._data import iter_batches
 from ._losses import decoder_mean
 from ._placement import MAX_NEGATIVES, MAX_PLACEMENT_EPOCHS, place_rows
+from ._placement_network import check_network, map_rows
 
 
 # A call with at most this many rows runs as one batch of the smallest of these sizes
@@ -127,10 +128,12 @@ class _InferenceMixin:
         """Whether :meth:`transform` places rows among the training rows (else it encodes them)."""
         if self.placement == "auto":  # where the fit kept them
             return hasattr(self, "placement_rows_")
-        return self.placement == "neighbors"
+        return self.placement in ("neighbors", "network")
 
     def _codes(self, X):
         """The codes :meth:`transform` gives validated X: posterior means, or placed among the training rows."""
+        if self.placement == "network":
+            return self._mapped_codes(X)
         if not self._places_rows():
             return self._encode(X)[0]
         if not hasattr(self, "placement_rows_"):
@@ -178,6 +181,31 @@ class _InferenceMixin:
             )
         return placed.astype(self.placement_codes_.dtype, copy=False)
 
+    def _mapped_codes(self, X):
+        """The codes placement="network"'s network gives validated X."""
+        if not hasattr(self, "placement_network_"):
+            raise ValueError(
+                "placement='network' maps rows with a network fitted to the training codes at the end of fit, "
+                f"and this {type(self).__name__} has none: it was fitted with another placement, or its fit was "
+                "interrupted. Fit it again with placement='network', or set placement='neighbors' or 'encoder'."
+            )
+        projection = getattr(self, "placement_projection_", None)
+        if projection is not None and (projection.ndim != 2 or projection.shape[0] != self.n_features_in_):
+            raise ValueError(
+                f"The model's placement_projection_ {projection.shape} does not project its "
+                f"{self.n_features_in_} features: the model file was altered. Fit the model again."
+            )
+        check_network(self.placement_network_, self.n_features_in_ if projection is None else projection.shape[1],
+                      self.n_components)
+        bad = _rows_beyond_float32(X)
+        if len(bad):
+            raise _overflow_error(X, bad)
+        codes = map_rows(self.placement_network_, self._flat_rows(X), projection, self.net_.device)
+        finite = np.isfinite(codes).all(axis=1)
+        if not finite.all():
+            raise _overflow_error(X, np.flatnonzero(~finite))
+        return codes
+
     def _rows_to_place(self, rows):
         """Flat rows as placement keeps and searches them: on ``placement_projection_`` where there is one."""
         projection = getattr(self, "placement_projection_", None)
@@ -216,7 +244,7 @@ class _InferenceMixin:
         if return_std and self._places_rows():
             raise ValueError(
                 "return_std=True gives the encoder's posterior spread, and this model places rows among "
-                "its training rows (placement='neighbors', or 'auto' for a model fitted with the "
+                "its training rows (placement='neighbors' or 'network', or 'auto' for a model fitted with the "
                 "neighbourhood term), where codes have none. Set placement='encoder' to get the encoder's "
                 "means and spread."
             )

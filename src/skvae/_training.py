@@ -34,6 +34,7 @@ from ._neighbors import (
 )
 from ._net import AutoencoderNet, EpochProgressBar, KLWarmup, PhaseHeader, SaveCheckpoint, StopOnDivergence
 from ._placement import PLACEMENT_EPOCHS, PLACEMENT_NEGATIVES, search_projection
+from ._placement_network import fit_network
 from ._threads import torch_threads, training_threads
 from .exceptions import TrainingInterruptedWarning
 from .modules import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder, auto_conv_channels
@@ -223,7 +224,7 @@ class _TrainingMixin:
                         raise  # not one epoch finished: nothing new to keep
                     interrupted = error
                 layout = None
-                if placement == "neighbors" and interrupted is None:
+                if placement in ("neighbors", "network") and interrupted is None:
                     layout = self._lay_out_placement(module, data, kind, seed, device, condition)
             del data
             net.last_epoch_ = None
@@ -237,6 +238,8 @@ class _TrainingMixin:
             self._attach_net(net, kind)
             self._fit_statistics(X)
             self._keep_placement_rows(X, placement, layout)
+            if placement == "network" and interrupted is None:
+                self._fit_placement_network()
         if writes:
             self.save(self.checkpoint_path, training_state=True)
         if interrupted is not None:
@@ -253,9 +256,9 @@ class _TrainingMixin:
 
     def _trains_incrementally(self):
         """Whether partial_fit is there; an AttributeError that says why where it is not for a parameter."""
-        if self._incremental and self.placement == "neighbors":
+        if self._incremental and self.placement in ("neighbors", "network"):
             raise AttributeError(
-                "partial_fit is not available with placement='neighbors': it sees one chunk of rows at a "
+                f"partial_fit is not available with placement={self.placement!r}: it sees one chunk of rows at a "
                 "time, and new rows are placed among all the training rows. Use fit, or placement='encoder'."
             )
         return self._incremental
@@ -265,7 +268,7 @@ class _TrainingMixin:
 
         (partial_fit is not there with it: see :meth:`_trains_incrementally`.)
         """
-        if self.placement != "neighbors":  # "auto" places only where it can
+        if self.placement not in ("neighbors", "network"):  # "auto" places only where it can
             return
         why = None
         if not self._placeable:
@@ -274,7 +277,7 @@ class _TrainingMixin:
             why = ("it places rows among codes trained to keep their neighbourhoods, which needs "
                    "neighbor_weight > 0 (try 1.0)")
         if why:
-            raise ValueError(f"placement='neighbors' cannot be used here: {why}. Set placement='encoder' "
+            raise ValueError(f"placement={self.placement!r} cannot be used here: {why}. Set placement='encoder' "
                              "to encode rows with the network.")
 
     def _lay_out_placement(self, module, data, kind, seed, device, condition):
@@ -306,7 +309,7 @@ class _TrainingMixin:
         the encoder's codes are), else the encoder's.
         """
         for name in ("placement_rows_", "placement_codes_", "placement_projection_", "placement_epochs_",
-                     "placement_negatives_"):
+                     "placement_negatives_", "placement_network_"):
             vars(self).pop(name, None)
         if placement == "encoder":
             return
@@ -317,6 +320,20 @@ class _TrainingMixin:
         self.placement_rows_ = self._rows_to_place(rows)
         self.placement_codes_ = self._encode(X)[0] if layout is None else layout
         self.placement_epochs_, self.placement_negatives_ = PLACEMENT_EPOCHS, PLACEMENT_NEGATIVES
+
+    def _fit_placement_network(self):
+        """Fit placement="network"'s network to the laid-out training codes (``placement_network_``)."""
+
+        def progress(epochs):
+            from tqdm.auto import tqdm  # here: tqdm.auto warns at import in a notebook without ipywidgets
+
+            return tqdm(total=epochs, unit="epoch", desc="fitting the network that maps new rows", leave=True)
+
+        with torch_threads(training_threads(self.n_jobs)):
+            self.placement_network_ = fit_network(
+                self.placement_rows_, self.placement_codes_, seed=self.net_.split_seed % 2**32,
+                device=self.net_.device, progress=progress if self.verbose else None,
+            )
 
     def _training_condition(self, y, n_samples, reset):
         """The per-row condition that the module takes besides X, from ``y``; None (y ignored) here.

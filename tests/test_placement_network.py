@@ -1,0 +1,165 @@
+"""placement="network": a network fitted to the laid-out training codes maps new rows in one pass, and decodes."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+
+import skvae
+import skvae._placement_network
+from skvae import VAETransformer
+
+from test_load_safety import craft, read
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    return train_test_split(X, y, test_size=0.5, stratify=y, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def mapped(digits_split):
+    """A 2-D model of the digits fitted with placement="network"."""
+    model = VAETransformer(2, placement="network", max_epochs=40, random_state=0)
+    return model.fit(digits_split[0])
+
+
+@pytest.fixture
+def short_network_fits(monkeypatch):
+    """Networks fitted for 5 epochs: for tests of what the network reads and keeps, not of how well it maps."""
+    monkeypatch.setattr(skvae._placement_network, "EPOCHS", 5)
+    monkeypatch.setattr(skvae._placement_network, "MIN_STEPS", 0)
+
+
+def knn_accuracy(Z_train, Z_test, y_train, y_test):
+    return KNeighborsClassifier(5).fit(Z_train, y_train).score(Z_test, y_test)
+
+
+def as_fitted(model, **params):
+    """A copy of the fitted ``model`` with ``params`` set (set_params on a copy, not on the fixture)."""
+    return pickle.loads(pickle.dumps(model)).set_params(**params)
+
+
+def test_the_network_maps_new_rows_near_where_placement_puts_them_far_above_the_encoder(mapped, digits_split):
+    X_train, X_test, y_train, y_test = digits_split
+    by_network = knn_accuracy(mapped.placement_codes_, mapped.transform(X_test), y_train, y_test)
+    placed = as_fitted(mapped, placement="neighbors")  # the same model, its rows placed by the search
+    by_search = knn_accuracy(mapped.placement_codes_, placed.transform(X_test), y_train, y_test)
+    encoded = as_fitted(mapped, placement="encoder")
+    by_encoder = knn_accuracy(encoded.transform(X_train), encoded.transform(X_test), y_train, y_test)
+    assert by_network > by_encoder + 0.03, (by_network, by_encoder)
+    assert by_network > by_search - 0.05, (by_network, by_search)
+    # it learnt the laid-out codes: the training rows land near their own (the map spans about 20)
+    spread = np.ptp(mapped.placement_codes_, axis=0).max()
+    error = np.linalg.norm(mapped.transform(X_train) - mapped.placement_codes_, axis=1)
+    assert np.median(error) < 0.02 * spread, (np.median(error), spread)
+
+
+def test_mapped_codes_decode_like_the_laid_out_ones(mapped, digits_split):
+    X_test = digits_split[1]
+    Z = mapped.transform(X_test)
+    decoded = mapped.inverse_transform(Z)
+    assert decoded.shape == X_test.shape
+    # decoded near the rows they came from: closer than to other rows, on average
+    own = np.mean((decoded - X_test) ** 2)
+    shuffled = np.mean((decoded - X_test[np.random.RandomState(0).permutation(len(X_test))]) ** 2)
+    assert own < 0.6 * shuffled, (own, shuffled)
+    assert mapped.sample(5, random_state=0).shape == (5, X_test.shape[1])
+
+
+def test_a_row_is_mapped_the_same_alone_in_any_order_and_after_a_reload(mapped, digits_split, tmp_path):
+    X_test = digits_split[1][:1500]  # over one batch of the network
+    Z = mapped.transform(X_test)
+    np.testing.assert_array_equal(mapped.transform(X_test[:1]), Z[:1])
+    np.testing.assert_array_equal(mapped.transform(X_test[::-1]), Z[::-1])
+    loaded = skvae.load(mapped.save(tmp_path / "mapped.skvae"))
+    np.testing.assert_array_equal(loaded.transform(X_test), Z)
+    for saved, kept in zip(loaded.placement_network_, mapped.placement_network_):
+        np.testing.assert_array_equal(saved, kept)
+
+
+def test_the_network_is_fitted_the_same_from_the_same_random_state_and_not_from_another(
+        digits_split, short_network_fits):
+    def network(seed):
+        model = VAETransformer(2, placement="network", max_epochs=2, random_state=seed).fit(digits_split[0][:200])
+        return model.placement_network_
+
+    first, again, other = network(0), network(0), network(1)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_network_placement_is_refused_where_it_cannot_be_and_says_what_to_do(mapped, digits_split):
+    X = digits_split[0][:100]
+    with pytest.raises(ValueError, match="placement='network'.*needs neighbor_weight > 0"):
+        VAETransformer(2, neighbor_weight=0.0, placement="network", max_epochs=1).fit(X)
+    with pytest.raises(ValueError, match="codebook"):
+        skvae.VQVAETransformer(4, neighbor_weight=1.0, placement="network", max_epochs=1).fit(X)
+    assert not hasattr(mapped, "partial_fit")
+    with pytest.raises(ValueError, match="return_std"):
+        mapped.transform(X[:5], return_std=True)
+    searched = VAETransformer(2, placement="neighbors", max_epochs=1, random_state=0).fit(X)
+    before = searched.transform(X[:5])
+    with pytest.raises(ValueError, match="has none.*Fit it again with placement='network'"):
+        searched.set_params(placement="network").transform(X[:5])
+    np.testing.assert_array_equal(searched.set_params(placement="neighbors").transform(X[:5]), before)
+
+
+@pytest.mark.parametrize("alter", [
+    lambda layers: layers[:-2],  # a layer short: 256 outputs, not 2 codes
+    lambda layers: [layers[0][:, :10], *layers[1:]],  # reads 10 features, not 64
+    lambda layers: [layers[0], layers[1][:5], *layers[2:]],  # a bias of the wrong length
+    lambda layers: [layers[0].astype(np.float64), *layers[1:]],
+    lambda layers: [np.full_like(layers[0], np.nan), *layers[1:]],
+    lambda layers: layers[:-1],  # a weight without its bias
+    lambda layers: [],
+    lambda layers: "not a network",
+])
+def test_an_altered_network_is_refused_not_run(mapped, digits_split, tmp_path, alter):
+    loaded = skvae.load(mapped.save(tmp_path / "mapped.skvae"))
+    loaded.placement_network_ = alter(list(loaded.placement_network_))
+    with pytest.raises(ValueError, match="placement_network_.*altered"):
+        loaded.transform(digits_split[1][:5])
+
+
+def test_a_crafted_file_with_a_network_of_other_shapes_loads_as_data_and_is_refused_on_use(
+        mapped, digits_split, tmp_path):
+    tree, tensors = read(mapped.save(tmp_path / "mapped.skvae"))
+    (layers,) = [value for key, value in tree["state"]["__dict__"] if key == "placement_network_"]
+    first = layers[0]["__ndarray__"]  # the first layer's weight, named in the tree, held as a tensor
+    crafted = craft(tmp_path / "crafted.skvae", tree, dict(tensors, **{first: torch.zeros(3, 3)}))
+    loaded = skvae.load(crafted)
+    with pytest.raises(ValueError, match="placement_network_.*altered"):
+        loaded.transform(digits_split[1][:5])
+
+
+def test_wide_rows_are_mapped_from_their_principal_components(digits_split, short_network_fits):
+    # the digits at 16 x 16 (256 features): kept, searched and mapped as their first 50 components
+    X_train = np.kron(digits_split[0].reshape(-1, 8, 8), np.ones((1, 2, 2), np.float32)).reshape(-1, 256)[:300]
+    model = VAETransformer(2, placement="network", max_epochs=3, random_state=0).fit(X_train)
+    assert model.placement_projection_.shape == (256, 50)
+    assert model.placement_network_[0].shape == (256, 50)  # 256 units reading 50 components
+    Z = model.transform(X_train)
+    # the network reads the rows' projection (computed batch by batch with torch, so to rounding)
+    by_components = skvae._placement_network.map_rows(model.placement_network_, X_train @ model.placement_projection_)
+    np.testing.assert_allclose(Z, by_components, atol=1e-4)
+    assert np.abs(Z - by_components).max() < 1e-3 * np.abs(Z).max()
+
+
+def test_sparse_rows_are_mapped_as_the_same_rows_dense(digits_split, short_network_fits):
+    X = sp.csr_matrix(digits_split[0][:300])
+    model = VAETransformer(2, placement="network", max_epochs=3, random_state=0).fit(X)
+    np.testing.assert_array_equal(model.transform(X[:50]), model.transform(X[:50].toarray()))
+
+
+def test_verbose_shows_the_networks_fit_as_progress(digits_split, capsys, short_network_fits):
+    VAETransformer(2, placement="network", max_epochs=1, verbose=1, random_state=0).fit(digits_split[0][:100])
+    assert "fitting the network that maps new rows" in capsys.readouterr().err
