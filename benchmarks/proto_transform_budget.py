@@ -5,6 +5,7 @@
     python benchmarks/proto_transform_budget.py parametric --width 512 --epochs 80
     python benchmarks/proto_transform_budget.py parametric --conv --images --epochs 25
     python benchmarks/proto_transform_budget.py regress --n-train 60000 --epochs 60 [--cosine --noise 0.1 ...]
+    python benchmarks/proto_transform_budget.py network [--data digits --seed 1 --min-steps 15000 ...]
 
 The issue asks for a 2-D ``transform`` at least 50 times faster than
 UMAP's, with a map at UMAP's level. UMAP transforms 10,000 Fashion-MNIST
@@ -29,6 +30,10 @@ of the batch (Adam at ``--lr``, constant or, with ``--cosine``, decaying to
 it.
 Trained on the first 10,000 Fashion-MNIST training images, where UMAP's map
 is 0.737 / 0.973 (seed 0).
+
+``network`` fits skvae's own placement network (``placement="network"``'s
+``fit_network``, its defaults or ``--hidden``, ``--epochs`` and
+``--min-steps``) to the teacher's map, and prints its held-out map.
 
 ``regress`` fits the network instead to UMAP's own map of the training rows
 (umap-learn, seed ``--seed``; cached in /tmp), or with ``--teacher skvae``
@@ -81,6 +86,9 @@ def forward(args):
         "MLP 784-512-512-512-2": MLPEncoder(784, 2, (512, 512, 512)),
         "conv 32-64, 256": conv(28, 256),
     }
+    for width in (256, 384, 512):  # the network of --pca: the projection, then an MLP on 50 components
+        mlp = MLPEncoder(50, 2, (width,) * 3)
+        nets[f"PCA-50 projection, then MLP 50-{width}-{width}-{width}-2"] = lambda x, mlp=mlp: mlp(x @ projection)
     times = {name: [] for name in nets}
     with torch.inference_mode():
         for _ in range(5):
@@ -101,12 +109,15 @@ def map_score(Z_train, Z_test, X_test, y_train, y_test):
     return accuracy, trustworthiness(X_test[sub], Z_test[sub], n_neighbors=10)
 
 
-def held_out_scorer(net, X_train, X_test, y_train, y_test):
-    rows = torch.from_numpy(X_train)
+def held_out_scorer(net, X_train, X_test, y_train, y_test, read=None):
+    """A function scoring the network's held-out map; ``read(rows)``: the rows as the network reads them
+    (the test rows' trustworthiness is always of their own neighbours, as given)."""
+    read = read or (lambda rows: rows)
+    rows, test_rows = torch.from_numpy(read(X_train)), torch.from_numpy(read(X_test))
 
     def held_out():
         with torch.no_grad():
-            Z_train, Z_test = net(rows).numpy(), net(torch.from_numpy(X_test)).numpy()
+            Z_train, Z_test = net(rows).numpy(), net(test_rows).numpy()
         return map_score(Z_train, Z_test, X_test, y_train, y_test)
 
     return held_out
@@ -227,6 +238,52 @@ def teacher_map(teacher, name, X_train, X_test, y_train, y_test, seed):
     return target
 
 
+def placed_rows(X_train, target, args, rng):
+    """``--placed`` synthetic rows per training row, each ``(1 - t) x_i + t x_j`` with x_j one of x_i's 15
+    nearest training rows (t uniform in [0, ``--placed-t``]), and where skvae's placement puts each
+    among the training rows and their codes ``target`` (in UMAP's units): the teacher's own transform."""
+    from skvae._neighbors import CODE_SCALE
+    from skvae._placement import _nearest, place_rows, search_projection
+
+    start = time.perf_counter()
+    projection = search_projection(X_train, seed=args.seed)
+    searched = X_train @ projection
+    neighbors, _ = _nearest(searched, searched, 16)
+    n = len(X_train)
+    i = np.tile(np.arange(n), args.placed)
+    j = neighbors[i, rng.randint(1, 16, len(i))]
+    t = rng.uniform(0, args.placed_t, (len(i), 1)).astype(np.float32)
+    synthetic = (1 - t) * X_train[i] + t * X_train[j]
+    codes = place_rows(synthetic @ projection, searched, target / CODE_SCALE, seed=args.seed) * CODE_SCALE
+    print(f"{len(i)} synthetic rows placed: {time.perf_counter() - start:.1f} s", flush=True)
+    return synthetic.astype(np.float32), codes.astype(np.float32)
+
+
+def pca_network(args, X_train):
+    """A network that reads the rows projected on their first 50 principal axes (placement's search space)
+    and standardises them before its MLP, and the projection; ``--noise`` is then added in the projected
+    space (the same as isotropic noise on the rows, the axes being orthonormal)."""
+    from skvae._placement import search_projection
+
+    projection = search_projection(X_train, seed=args.seed)
+    projected = X_train @ projection
+    mean, std = projected.mean(0), projected.std(0)
+    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else (args.width,) * 3
+    mlp = MLPEncoder(X_train.shape[1], 2, hidden)
+
+    class Standardised(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.mlp = mlp
+            self.register_buffer("mean", torch.from_numpy(mean))
+            self.register_buffer("std", torch.from_numpy(std))
+
+        def forward(self, x):
+            return self.mlp((x - self.mean) / self.std)
+
+    return Standardised(), lambda rows: rows @ projection
+
+
 def regress(args):
     """Fit the network to a finished map of the training rows, then (``--graph-epochs``) to the graph."""
     torch.manual_seed(args.seed)
@@ -234,13 +291,24 @@ def regress(args):
     X_train, X_test, y_train, y_test = b.load(args.data)
     X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
     target = teacher_map(args.teacher, args.data, X_train, X_test, y_train, y_test, args.seed)
-    net = network(args, X_train)
-    held_out = held_out_scorer(net, X_train, X_test, y_train, y_test)
+    if args.pca and args.placed:
+        raise SystemExit("--pca and --placed do not combine: the synthetic rows are made of the raw rows")
+    read = None
+    if args.pca:  # the network reads the rows' first 50 principal components, each standardised
+        net, read = pca_network(args, X_train)
+    else:
+        net = network(args, X_train)
+    held_out = held_out_scorer(net, X_train, X_test, y_train, y_test, read)
     if args.ema:  # an exponential average of the weights, scored beside the network
         average = torch.optim.swa_utils.AveragedModel(
             net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(args.ema))
-        held_out_average = held_out_scorer(average, X_train, X_test, y_train, y_test)
+        held_out_average = held_out_scorer(average, X_train, X_test, y_train, y_test, read)
+    if read is not None:
+        X_train = read(X_train)
     rows, goal = torch.from_numpy(X_train), torch.from_numpy(target)
+    if args.placed:  # synthetic rows near the training rows, where the teacher's placement puts them
+        synthetic, placed = placed_rows(X_train, target, args, rng)
+        rows, goal = torch.cat([rows, torch.from_numpy(synthetic)]), torch.cat([goal, torch.from_numpy(placed)])
     if args.mixup:
         graph = sp.csr_matrix(build_graph(X_train, args.images))  # a row mixes with any of its neighbours
         indptr, indices = graph.indptr, graph.indices
@@ -284,6 +352,29 @@ def regress(args):
                      args.graph_lr)
 
 
+def library_network(args):
+    """skvae's own placement network (``skvae._placement_network.fit_network``, as ``placement="network"``
+    fits it) fitted to the teacher's map of the training rows, its held-out map scored."""
+    import skvae._placement_network as built
+    from skvae._neighbors import CODE_SCALE
+    from skvae._placement import search_projection
+
+    X_train, X_test, y_train, y_test = b.load(args.data)
+    X_train, y_train = X_train[: args.n_train], y_train[: args.n_train]
+    target = teacher_map(args.teacher, args.data, X_train, X_test, y_train, y_test, args.seed) / CODE_SCALE
+    if args.hidden:
+        built.HIDDEN = tuple(int(h) for h in args.hidden.split(","))
+    built.EPOCHS, built.MIN_STEPS = args.epochs, args.min_steps
+    projection = search_projection(X_train, seed=args.seed)  # the rows as placement keeps them
+    start = time.perf_counter()
+    layers = built.fit_network(X_train if projection is None else X_train @ projection, target, seed=args.seed)
+    seconds = time.perf_counter() - start
+    Z_train, Z_test = (built.map_rows(layers, X, projection) for X in (X_train, X_test))
+    accuracy, trust = map_score(Z_train, Z_test, X_test, y_train, y_test)
+    print(f"network {built.HIDDEN}, {args.epochs} epochs, at least {args.min_steps} steps, fitted in {seconds:.1f} s: "
+          f"held-out 5-NN accuracy {accuracy:.3f}, trustworthiness {trust:.4f}", flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
@@ -310,10 +401,22 @@ def main():
     train.add_argument("--shift", action="store_true", help="images moved by up to a pixel, same target")
     train.add_argument("--ema", type=float, default=0.0,
                        help="also score an exponential moving average of the weights with this decay per step")
+    train.add_argument("--pca", action="store_true", help="the network reads the rows' PCA-50 projection")
+    train.add_argument("--placed", type=int, default=0,
+                       help="also this many synthetic rows per training row, placed by skvae's placement")
+    train.add_argument("--placed-t", type=float, default=0.5, help="how far they go towards a neighbour")
     train.add_argument("--teacher", choices=tuple(TEACHERS), default="umap",
                        help="the map learnt: UMAP's, or the default 2-D VAETransformer's laid-out codes")
+    built = commands.add_parser("network")
+    built.add_argument("--data", default="fashion-mnist")
+    built.add_argument("--n-train", type=int, default=60_000)
+    built.add_argument("--seed", type=int, default=0)
+    built.add_argument("--teacher", choices=tuple(TEACHERS), default="skvae")
+    built.add_argument("--hidden", default="", help="hidden widths (the library's: 256,256,256)")
+    built.add_argument("--epochs", type=int, default=150)
+    built.add_argument("--min-steps", type=int, default=6000)
     args = parser.parse_args()
-    {"forward": forward, "parametric": parametric, "regress": regress}[args.command](args)
+    {"forward": forward, "parametric": parametric, "regress": regress, "network": library_network}[args.command](args)
 
 
 if __name__ == "__main__":
