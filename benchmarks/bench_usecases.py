@@ -241,6 +241,8 @@ def reduction_methods(dim):
             neighbor_weight=1.0, placement="encoder"),
         "skvae VAE + neighbourhood term, placed": reduction_model(dim).set_params(
             neighbor_weight=1.0, placement="neighbors"),
+        "skvae VAE + neighbourhood term, network": reduction_model(dim).set_params(
+            neighbor_weight=1.0, placement="network"),
         "skvae AE, defaults": AutoencoderTransformer(n_components=dim, random_state=SEED),
         "skvae AE, plain (neighbor_weight=0)": AutoencoderTransformer(n_components=dim, neighbor_weight=0.0,
                                                                      random_state=SEED),

@@ -1,0 +1,66 @@
+"""Transform time of 10,000 rows: UMAP and skvae's placements side by side, in one process, interleaved.
+
+    python benchmarks/time_transform.py --data fashion-mnist [--rounds 5]
+
+Fits UMAP (seed 0) and a 2-D ``VAETransformer(placement="network")`` on the
+training rows, then times ``transform`` of 10,000 test rows (repeated if
+fewer) by UMAP and by the skvae model with each placement: "network" (the
+network fitted at the end of fit), "neighbors" (the search and placement)
+and "encoder". Rounds are interleaved, so that whatever else the machine
+does weighs on all alike; it prints the best and the median of each and how
+many times faster than UMAP's each is. Only the time is measured here: the
+skvae model trains ``--max-epochs`` epochs (1 by default; the network and
+the rows it reads are the default's shapes whatever the epochs), and the
+quality of its maps is in ``bench_usecases.py reduction``.
+"""
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, "benchmarks")
+import bench_usecases as b  # noqa: E402
+from skvae import VAETransformer  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", default="fashion-mnist")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-epochs", type=int, default=1)
+    args = parser.parse_args()
+    import umap
+
+    X_train, X_test, _, _ = b.load(args.data)
+    X_timed = np.resize(X_test, (b.TRANSFORM_ROWS, X_test.shape[1]))
+    start = time.perf_counter()
+    reducer = umap.UMAP(n_components=2, random_state=b.SEED).fit(X_train)
+    print(f"UMAP fit: {time.perf_counter() - start:.1f} s", flush=True)
+    start = time.perf_counter()
+    model = VAETransformer(2, placement="network", max_epochs=args.max_epochs, random_state=b.SEED).fit(X_train)
+    print(f"skvae fit ({args.max_epochs} epochs, placement='network'): {time.perf_counter() - start:.1f} s",
+          flush=True)
+    methods = {
+        "UMAP": reducer.transform,
+        **{f"skvae, placement={p!r}": (lambda X, p=p: model.set_params(placement=p).transform(X))
+           for p in ("network", "neighbors", "encoder")},
+    }
+    for transform in methods.values():  # once each first: caches, numba's compiled loop
+        transform(X_timed[:100])
+    times = {name: [] for name in methods}
+    for _ in range(args.rounds):
+        for name, transform in methods.items():
+            start = time.perf_counter()
+            transform(X_timed)
+            times[name].append(time.perf_counter() - start)
+    umap_median = np.median(times["UMAP"])
+    print(f"| {args.data}, {len(X_train)} training rows | best s | median s | times faster than UMAP (medians) |")
+    print("|---|---|---|---|")
+    for name, seconds in times.items():
+        print(f"| {name} | {min(seconds):.4f} | {np.median(seconds):.4f} | {umap_median / np.median(seconds):.1f} |")
+
+
+if __name__ == "__main__":
+    main()
