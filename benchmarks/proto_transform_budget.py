@@ -352,6 +352,56 @@ def regress(args):
                      args.graph_lr)
 
 
+def leave_one_out_placement(rows, codes, seed):
+    """Each training row placed, as placement places a new row, among the other training rows and their
+    codes: what the teacher's transform gives a row it has not seen, at every training row."""
+    import skvae._placement as placement
+
+    start = time.perf_counter()
+    nearest = placement._nearest
+
+    def among_the_others(X, rows, k):
+        indices, distances = nearest(X, rows, k + 1)
+        own = indices == np.arange(len(X))[:, None]
+        keep = np.where(own.any(1, keepdims=True), ~own, np.arange(k + 1) < k)  # drop the row itself
+        return indices[keep].reshape(len(X), k), distances[keep].reshape(len(X), k)
+
+    placement._nearest = among_the_others
+    try:
+        placed = placement.place_rows(rows, rows, codes, seed=seed).astype(np.float32)
+    finally:
+        placement._nearest = nearest
+    moved = np.linalg.norm(placed - codes, axis=1)
+    print(f"training rows placed among the others: {time.perf_counter() - start:.1f} s; moved from their laid-out "
+          f"codes by a median {np.median(moved):.3f} (the map spans {np.ptp(codes, 0).max():.1f})", flush=True)
+    return placed
+
+
+def refine(network_maps, X_train, X_test, y_train, y_test, target, projection, k):
+    """The network's test codes moved to the weighted mean of the codes of the ``k`` training rows whose
+    codes lie nearest to them, weighed by UMAP's membership strengths of those rows' distances to the
+    test row (in the 50 components): a search among k candidates the network chose, not among all rows."""
+    from scipy.spatial import cKDTree
+    from skvae._placement import membership_strengths
+
+    Z_train, Z_test = network_maps
+    rows = X_train if projection is None else X_train @ projection
+    start = time.perf_counter()
+    test_rows = X_test if projection is None else X_test @ projection
+    candidates = cKDTree(target).query(Z_test, k, workers=-1)[1]
+    distances = np.linalg.norm(test_rows[:, None, :] - rows[candidates], axis=2)
+    order = np.argsort(distances, 1)  # nearest first, as the membership strengths read them
+    candidates, distances = np.take_along_axis(candidates, order, 1), np.take_along_axis(distances, order, 1)
+    weights = membership_strengths(distances, k)
+    weights /= weights.sum(1, keepdims=True)
+    snapped = (weights[:, :, None] * target[candidates]).sum(1)
+    seconds = time.perf_counter() - start
+    for blend in (1.0, 0.5):
+        accuracy, trust = map_score(Z_train, (1 - blend) * Z_test + blend * snapped, X_test, y_train, y_test)
+        print(f"refined among {k} candidates, blend {blend}: held-out 5-NN accuracy {accuracy:.3f}, trustworthiness "
+              f"{trust:.4f} ({seconds:.3f} s for {len(X_test)} rows, tree included)", flush=True)
+
+
 def library_network(args):
     """skvae's own placement network (``skvae._placement_network.fit_network``, as ``placement="network"``
     fits it) fitted to the teacher's map of the training rows, its held-out map scored."""
@@ -366,13 +416,25 @@ def library_network(args):
         built.HIDDEN = tuple(int(h) for h in args.hidden.split(","))
     built.EPOCHS, built.MIN_STEPS = args.epochs, args.min_steps
     projection = search_projection(X_train, seed=args.seed)  # the rows as placement keeps them
-    start = time.perf_counter()
-    layers = built.fit_network(X_train if projection is None else X_train @ projection, target, seed=args.seed)
-    seconds = time.perf_counter() - start
-    Z_train, Z_test = (built.map_rows(layers, X, projection) for X in (X_train, X_test))
-    accuracy, trust = map_score(Z_train, Z_test, X_test, y_train, y_test)
-    print(f"network {built.HIDDEN}, {args.epochs} epochs, at least {args.min_steps} steps, fitted in {seconds:.1f} s: "
-          f"held-out 5-NN accuracy {accuracy:.3f}, trustworthiness {trust:.4f}", flush=True)
+    if args.leave_one_out:
+        target = leave_one_out_placement(X_train if projection is None else X_train @ projection, target, args.seed)
+    maps = []
+    for member in range(args.members):  # --members: networks from other seeds, and their mean map
+        start = time.perf_counter()
+        layers = built.fit_network(X_train if projection is None else X_train @ projection, target,
+                                   seed=args.seed + member)
+        seconds = time.perf_counter() - start
+        maps.append([built.map_rows(layers, X, projection) for X in (X_train, X_test)])
+        accuracy, trust = map_score(*maps[-1], X_test, y_train, y_test)
+        print(f"network {built.HIDDEN}, {args.epochs} epochs, at least {args.min_steps} steps, seed "
+              f"{args.seed + member}, fitted in {seconds:.1f} s: held-out 5-NN accuracy {accuracy:.3f}, "
+              f"trustworthiness {trust:.4f}", flush=True)
+    if args.refine:
+        refine(maps[-1], X_train, X_test, y_train, y_test, target, projection, args.refine)
+    if args.members > 1:
+        accuracy, trust = map_score(*(np.mean(parts, 0) for parts in zip(*maps)), X_test, y_train, y_test)
+        print(f"the mean of the {args.members} networks' maps: held-out 5-NN accuracy {accuracy:.3f}, "
+              f"trustworthiness {trust:.4f}", flush=True)
 
 
 def main():
@@ -415,6 +477,10 @@ def main():
     built.add_argument("--hidden", default="", help="hidden widths (the library's: 256,256,256)")
     built.add_argument("--epochs", type=int, default=150)
     built.add_argument("--min-steps", type=int, default=6000)
+    built.add_argument("--leave-one-out", action="store_true",
+                       help="fit each training row's placement among the other rows instead of its laid-out code")
+    built.add_argument("--refine", type=int, default=0, help="also the test codes refined among this many candidates")
+    built.add_argument("--members", type=int, default=1, help="networks from seeds seed, seed + 1, ...; and their mean")
     args = parser.parse_args()
     {"forward": forward, "parametric": parametric, "regress": regress, "network": library_network}[args.command](args)
 

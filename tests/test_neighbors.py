@@ -385,12 +385,17 @@ def test_a_model_places_with_the_epochs_and_negatives_it_was_fitted_with_and_an_
     assert np.abs(before - now).max() > 1e-3  # two schedules, not one
 
 
-def test_placement_is_refused_where_it_cannot_place_and_leaves_a_fitted_model_as_it_was(placed, digits_split):
+@pytest.mark.parametrize("placement", ["neighbors", "network"])
+def test_placement_is_refused_before_training_where_it_cannot_place(placement, digits_split):
     X = digits_split[0][:100]
-    with pytest.raises(ValueError, match="needs neighbor_weight > 0"):
-        VAETransformer(2, neighbor_weight=0.0, placement="neighbors", max_epochs=1).fit(X)
+    with pytest.raises(ValueError, match=f"placement='{placement}'.*needs neighbor_weight > 0"):
+        VAETransformer(2, neighbor_weight=0.0, placement=placement, max_epochs=1).fit(X)
     with pytest.raises(ValueError, match="codebook"):
-        skvae.VQVAETransformer(4, neighbor_weight=1.0, placement="neighbors", max_epochs=1).fit(X)
+        skvae.VQVAETransformer(4, neighbor_weight=1.0, placement=placement, max_epochs=1).fit(X)
+
+
+def test_placement_leaves_a_fitted_model_as_it_was_where_it_cannot_serve(placed, digits_split):
+    X = digits_split[0][:100]
     model = clone_fitted(placed)
     before = model.transform(X[:5])
     assert not hasattr(model, "partial_fit")

@@ -97,12 +97,9 @@ def test_the_network_is_fitted_the_same_from_the_same_random_state_and_not_from_
     assert not np.array_equal(first[0], other[0])
 
 
-def test_network_placement_is_refused_where_it_cannot_be_and_says_what_to_do(mapped, digits_split):
+def test_a_model_without_a_network_says_what_to_do_and_one_with_it_offers_no_partial_fit(mapped, digits_split):
+    # (refused before training where it cannot place: test_neighbors.py, with placement="neighbors")
     X = digits_split[0][:100]
-    with pytest.raises(ValueError, match="placement='network'.*needs neighbor_weight > 0"):
-        VAETransformer(2, neighbor_weight=0.0, placement="network", max_epochs=1).fit(X)
-    with pytest.raises(ValueError, match="codebook"):
-        skvae.VQVAETransformer(4, neighbor_weight=1.0, placement="network", max_epochs=1).fit(X)
     assert not hasattr(mapped, "partial_fit")
     with pytest.raises(ValueError, match="return_std"):
         mapped.transform(X[:5], return_std=True)
