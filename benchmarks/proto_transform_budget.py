@@ -167,12 +167,16 @@ def build_graph(X_train, images):
     return graph
 
 
+def hidden_sizes(args):
+    """The hidden widths ``--hidden`` names, or three of ``--width``."""
+    return tuple(int(h) for h in args.hidden.split(",")) if args.hidden else (args.width,) * 3
+
+
 def network(args, X_train):
     side = int(round(np.sqrt(X_train.shape[1])))
     if args.conv:
         return conv(side, args.width)
-    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else (args.width,) * 3
-    return MLPEncoder(X_train.shape[1], 2, hidden)
+    return MLPEncoder(X_train.shape[1], 2, hidden_sizes(args))
 
 
 def parametric(args):
@@ -268,8 +272,7 @@ def pca_network(args, X_train):
     projection = search_projection(X_train, seed=args.seed)
     projected = X_train @ projection
     mean, std = projected.mean(0), projected.std(0)
-    hidden = tuple(int(h) for h in args.hidden.split(",")) if args.hidden else (args.width,) * 3
-    mlp = MLPEncoder(X_train.shape[1], 2, hidden)
+    mlp = MLPEncoder(X_train.shape[1], 2, hidden_sizes(args))
 
     class Standardised(torch.nn.Module):
         def __init__(self):
@@ -377,15 +380,17 @@ def leave_one_out_placement(rows, codes, seed):
     return placed
 
 
-def refine(network_maps, X_train, X_test, y_train, y_test, target, projection, k):
+def refine(network_maps, rows, X_test, y_train, y_test, target, projection, k):
     """The network's test codes moved to the weighted mean of the codes of the ``k`` training rows whose
     codes lie nearest to them, weighed by UMAP's membership strengths of those rows' distances to the
-    test row (in the 50 components): a search among k candidates the network chose, not among all rows."""
+    test row (in the 50 components): a search among k candidates the network chose, not among all rows.
+    ``rows``: the training rows as placement keeps them. The refined codes are scored against the
+    network's map of the training rows, which is the teacher's codes only once the network has learnt
+    them (a network of a few epochs scores nonsense here)."""
     from scipy.spatial import cKDTree
     from skvae._placement import membership_strengths
 
     Z_train, Z_test = network_maps
-    rows = X_train if projection is None else X_train @ projection
     start = time.perf_counter()
     test_rows = X_test if projection is None else X_test @ projection
     candidates = cKDTree(target).query(Z_test, k, workers=-1)[1]
@@ -415,14 +420,14 @@ def library_network(args):
     if args.hidden:
         built.HIDDEN = tuple(int(h) for h in args.hidden.split(","))
     built.EPOCHS, built.MIN_STEPS = args.epochs, args.min_steps
-    projection = search_projection(X_train, seed=args.seed)  # the rows as placement keeps them
+    projection = search_projection(X_train, seed=args.seed)
+    rows = X_train if projection is None else X_train @ projection  # the rows as placement keeps them
     if args.leave_one_out:
-        target = leave_one_out_placement(X_train if projection is None else X_train @ projection, target, args.seed)
+        target = leave_one_out_placement(rows, target, args.seed)
     maps = []
     for member in range(args.members):  # --members: networks from other seeds, and their mean map
         start = time.perf_counter()
-        layers = built.fit_network(X_train if projection is None else X_train @ projection, target,
-                                   seed=args.seed + member)
+        layers = built.fit_network(rows, target, seed=args.seed + member)
         seconds = time.perf_counter() - start
         maps.append([built.map_rows(layers, X, projection) for X in (X_train, X_test)])
         accuracy, trust = map_score(*maps[-1], X_test, y_train, y_test)
@@ -430,7 +435,7 @@ def library_network(args):
               f"{args.seed + member}, fitted in {seconds:.1f} s: held-out 5-NN accuracy {accuracy:.3f}, "
               f"trustworthiness {trust:.4f}", flush=True)
     if args.refine:
-        refine(maps[-1], X_train, X_test, y_train, y_test, target, projection, args.refine)
+        refine(maps[-1], rows, X_test, y_train, y_test, target, projection, args.refine)
     if args.members > 1:
         accuracy, trust = map_score(*(np.mean(parts, 0) for parts in zip(*maps)), X_test, y_train, y_test)
         print(f"the mean of the {args.members} networks' maps: held-out 5-NN accuracy {accuracy:.3f}, "

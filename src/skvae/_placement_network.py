@@ -22,6 +22,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.neighbors import NearestNeighbors
 
+from .modules import MLPEncoder
+
 # the network's hidden layers, Adam's learning rate, rows per step, the decay a step of the
 # average of the weights that is kept (about 4 epochs of 60,000 rows), and the noise on the
 # inputs as a fraction of the median distance from a row to its nearest other row (spread over
@@ -63,7 +65,7 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
     device = torch.device(device)
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
-        net = _network(rows.shape[1], k).to(device)
+        net = MLPEncoder(rows.shape[1], k, HIDDEN).to(device)  # Linear and ReLU layers, then Linear
         average = torch.optim.swa_utils.AveragedModel(
             net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(AVERAGE_DECAY))
         optimizer = torch.optim.Adam(net.parameters(), RATE)
@@ -149,14 +151,6 @@ def check_network(layers, n_inputs, n_outputs):
         )
 
 
-def _network(n_inputs, n_outputs):
-    sizes = (n_inputs, *HIDDEN)
-    layers = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
-    return torch.nn.Sequential(*layers, torch.nn.Linear(sizes[-1], n_outputs))
-
-
 def _dense(rows, index):
     """Rows ``index`` of ``rows`` (dense or CSR) as a dense float32 tensor."""
     part = rows[index]
@@ -170,7 +164,8 @@ def _feature_moments(rows):
 
         mean, var = mean_variance_axis(sp.csr_matrix(rows, dtype=np.float64), axis=0)
     else:
-        mean, var = np.asarray(rows, np.float64).mean(0), np.asarray(rows, np.float64).var(0)
+        rows = np.asarray(rows, np.float64)
+        mean, var = rows.mean(0), rows.var(0)
     std = np.sqrt(var)
     return mean.astype(np.float32), np.where(std > 0, std, 1).astype(np.float32)
 
