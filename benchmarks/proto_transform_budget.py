@@ -32,8 +32,8 @@ Trained on the first 10,000 Fashion-MNIST training images, where UMAP's map
 is 0.737 / 0.973 (seed 0).
 
 ``network`` fits skvae's own placement network (``placement="network"``'s
-``fit_network``, its defaults or ``--hidden``, ``--epochs`` and
-``--min-steps``) to the teacher's map, and prints its held-out map.
+``fit_network``, its defaults or ``--hidden``, ``--epochs``,
+``--min-steps`` and ``--noise-fraction``) to the teacher's map, and prints its held-out map.
 
 ``regress`` fits the network instead to UMAP's own map of the training rows
 (umap-learn, seed ``--seed``; cached in /tmp), or with ``--teacher skvae``
@@ -420,6 +420,8 @@ def library_network(args):
     if args.hidden:
         built.HIDDEN = tuple(int(h) for h in args.hidden.split(","))
     built.EPOCHS, built.MIN_STEPS = args.epochs, args.min_steps
+    if args.noise_fraction is not None:
+        built.NOISE_FRACTION = args.noise_fraction
     projection = search_projection(X_train, seed=args.seed)
     rows = X_train if projection is None else X_train @ projection  # the rows as placement keeps them
     if args.leave_one_out:
@@ -482,6 +484,8 @@ def main():
     built.add_argument("--hidden", default="", help="hidden widths (the library's: 256,256,256)")
     built.add_argument("--epochs", type=int, default=150)
     built.add_argument("--min-steps", type=int, default=6000)
+    built.add_argument("--noise-fraction", type=float, default=None,
+                       help="the inputs' noise as a fraction of the median nearest-row distance (the library's: 0.35)")
     built.add_argument("--leave-one-out", action="store_true",
                        help="fit each training row's placement among the other rows instead of its laid-out code")
     built.add_argument("--refine", type=int, default=0, help="also the test codes refined among this many candidates")
