@@ -485,7 +485,7 @@ def main():
     built.add_argument("--epochs", type=int, default=150)
     built.add_argument("--min-steps", type=int, default=6000)
     built.add_argument("--noise-fraction", type=float, default=None,
-                       help="the inputs' noise as a fraction of the median nearest-row distance (the library's: 0.35)")
+                       help="the inputs' noise as a fraction of the median nearest-row distance (the library's: 1.5)")
     built.add_argument("--leave-one-out", action="store_true",
                        help="fit each training row's placement among the other rows instead of its laid-out code")
     built.add_argument("--refine", type=int, default=0, help="also the test codes refined among this many candidates")
