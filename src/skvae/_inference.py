@@ -13,7 +13,7 @@ from ._checks import FLOAT32_MAX, _check_float32_range, _check_rows, _name_rows,
 from ._data import iter_batches
 from ._losses import decoder_mean
 from ._placement import MAX_NEGATIVES, MAX_PLACEMENT_EPOCHS, place_rows
-from ._placement_network import check_network, map_rows
+from ._placement_network import MAP_BATCH, check_network, network_step
 
 
 # A call with at most this many rows runs as one batch of the smallest of these sizes
@@ -200,10 +200,10 @@ class _InferenceMixin:
         bad = _rows_beyond_float32(X)
         if len(bad):
             raise _overflow_error(X, bad)
-        codes = map_rows(self.placement_network_, self._flat_rows(X), projection, self.net_.device)
-        finite = np.isfinite(codes).all(axis=1)
-        if not finite.all():
-            raise _overflow_error(X, np.flatnonzero(~finite))
+        step = network_step(self.placement_network_, projection, self.net_.device)
+        # the layers' shapes name the step: they, not their values, choose the products' kernels
+        name = "placement network " + " ".join(str(layer.shape) for layer in self.placement_network_)
+        (codes,) = self._run_batches(X, step, batch_size=MAP_BATCH, name=name)
         return codes
 
     def _rows_to_place(self, rows):

@@ -8,7 +8,8 @@ rows, 60% of UMAP's own (2.8 s). Here
 as placement keeps them (their first 50 principal components for wide
 rows) to the codes laid out for placement, by the mean distance from each
 row's code to its target (not its square), with noise on its inputs;
-:func:`map_rows` then maps new rows with it, a few matrix products
+:func:`network_step` then maps new rows with it, a few matrix products
+on each batch that the estimator's batched inference hands it
 (benchmarks/README.md, "A network fitted to the laid-out codes").
 
 The network is kept as plain arrays, ``[weight, bias, weight, bias, ...]``
@@ -55,8 +56,9 @@ _TINY = 1e-8
 # took a minute). On Fashion-MNIST the map gained little after 100 epochs.
 EPOCHS = 150
 MIN_STEPS = 6_000
-# rows per batch in map_rows: every batch is padded to this many rows, so that a row's code has
-# the same bits whatever rows are mapped with it
+# rows per batch when new rows are mapped: every batch is padded to this many rows (or to a small
+# batch, where the products give a row the same bits in both), so that a row's code has the same
+# bits whatever rows are mapped with it
 MAP_BATCH = 1024
 # rows whose nearest-neighbour distance sets the noise
 _NOISE_SAMPLE = 1000
@@ -109,37 +111,32 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
     return [np.ascontiguousarray(layer, np.float32) for layer in layers]
 
 
-def map_rows(layers, rows, projection=None, device="cpu"):
-    """The network's codes of ``rows`` (n, d; dense or CSR), in padded batches of ``MAP_BATCH`` rows.
+def network_step(layers, projection=None, device="cpu"):
+    """``step(module, batch) -> (codes,)``, the network's codes of a batch, for ``_run_batches``.
 
-    ``projection`` (d, m): the rows are first projected on it (placement's
-    ``placement_projection_``), batch by batch, by torch as the layers are:
-    a NumPy product in between left BLAS threads spinning on the cores that
-    torch's then waited for (10,000 Fashion-MNIST rows took 0.07 s instead
-    of 0.03 s).
+    The batch's rows (any shape; flattened) are first projected on
+    ``projection`` (d, m; placement's ``placement_projection_``) where there
+    is one, by torch as the layers are: a NumPy product in between left BLAS
+    threads spinning on the cores that torch's then waited for (10,000
+    Fashion-MNIST rows took 0.07 s instead of 0.03 s). ``module``, the
+    model's own network, is not used.
     """
     device = torch.device(device)
     params = [torch.from_numpy(layer).to(device) for layer in layers]
     if projection is not None:
         projection = torch.from_numpy(np.ascontiguousarray(projection, np.float32)).to(device)
-    n = rows.shape[0]
-    dense = None if sp.issparse(rows) else torch.from_numpy(np.ascontiguousarray(rows, np.float32))
-    out = torch.empty(n, layers[-1].shape[0])
-    with torch.inference_mode():
-        for start in range(0, n, MAP_BATCH):
-            stop = min(start + MAP_BATCH, n)
-            x = _dense(rows, np.arange(start, stop)) if dense is None else dense[start:stop]
-            x = x.to(device)
-            if len(x) < MAP_BATCH:  # a full batch always: matrix products round by their size
-                x = torch.cat([x, x.new_zeros(MAP_BATCH - len(x), x.shape[1])])
-            if projection is not None:
-                x = x @ projection
-            for i in range(0, len(params), 2):
-                x = torch.nn.functional.linear(x, params[i], params[i + 1])
-                if i + 2 < len(params):
-                    x = x.relu_()
-            out[start:stop] = x[: stop - start]
-    return out.numpy()
+
+    def step(module, batch):
+        x = batch.reshape(len(batch), -1)
+        if projection is not None:
+            x = x @ projection
+        for i in range(0, len(params), 2):
+            x = torch.nn.functional.linear(x, params[i], params[i + 1])
+            if i + 2 < len(params):
+                x = x.relu_()
+        return (x,)
+
+    return step
 
 
 def check_network(layers, n_inputs, n_outputs):
