@@ -358,18 +358,20 @@ SHARED = (
         the encoder (10,000 digits: 0.26 s against 0.01 s; UMAP's
         ``transform`` took 14 s). The codes still decode.
         ``"network"`` (needs ``neighbor_weight > 0``): as ``"neighbors"``,
-        and then a small network (three layers of 256 units) is fitted to
+        and then a small network (four layers of 256 units) is fitted to
         map the training rows, as placement keeps them, to their laid-out
         codes (``placement_network_``), and ``transform`` runs it instead of
-        the search: as fast as the encoder (60,000 Fashion-MNIST training
-        images: 10,000 rows in 0.035 s, UMAP 2.8 s, placement 1.7 s), and
-        the codes still decode. It adds 2 to 3 minutes to that fit. Its map
-        is close to UMAP's there (5-NN accuracy and trustworthiness 0.761
-        and 0.972 at seed 0, UMAP 0.752 and 0.971) but a little below
-        placement's, and further below it with fewer training rows (the
-        digits: trustworthiness 0.968 against 0.977), so ``"auto"`` never
-        chooses it (benchmarks/README.md, "A network fitted to the laid-out
-        codes" and "The placement network's loss and noise").
+        the search: nearly as fast as the encoder (60,000 Fashion-MNIST
+        training images: 10,000 rows in 0.046 s, UMAP 3.3 s, placement 2.0
+        s), and the codes still decode. It adds 3 to 4 minutes to that fit.
+        Its map is close to UMAP's there (5-NN accuracy and trustworthiness
+        0.759 and 0.971, UMAP 0.758 and 0.972, means of seeds 0-2) and a
+        little below placement's (0.763 and 0.973), and further below it
+        with fewer training rows (trustworthiness 0.973 against 0.977 on the
+        digits, 0.936 against 0.947 on 2,500 MNIST digits), so ``"auto"``
+        never chooses it (benchmarks/README.md, "A network fitted to the
+        laid-out codes", "The placement network's loss and noise" and "The
+        placement network's depth").
         The rows are kept as for ``"neighbors"``, so
         ``set_params(placement="neighbors")`` places with the same model.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
