@@ -488,7 +488,7 @@ def main():
     built.add_argument("--n-train", type=int, default=60_000)
     built.add_argument("--seed", type=int, default=0)
     built.add_argument("--teacher", choices=tuple(TEACHERS), default="skvae")
-    built.add_argument("--hidden", default="", help="hidden widths (the library's: 256,256,256)")
+    built.add_argument("--hidden", default="", help="hidden widths (the library's: 256,256,256,256,256)")
     built.add_argument("--epochs", type=int, default=150)
     built.add_argument("--min-steps", type=int, default=6000)
     built.add_argument("--noise-fraction", type=float, default=None,

@@ -1,6 +1,6 @@
 """Transform time of 10,000 rows: UMAP and skvae's placements side by side, in one process, interleaved.
 
-    python benchmarks/time_transform.py --data fashion-mnist [--rounds 5]
+    python benchmarks/time_transform.py --data fashion-mnist [--rounds 5] [--rows 10000 1]
 
 Fits UMAP (seed 0) and a 2-D ``VAETransformer(placement="network")`` on the
 training rows, then times ``transform`` of 10,000 test rows (repeated if
@@ -11,10 +11,13 @@ does weighs on all alike; it prints the best and the median of each and how
 many times faster than UMAP's each is. Only the time is measured here: the
 skvae model trains ``--max-epochs`` epochs (1 by default; the network and
 the rows it reads are the default's shapes whatever the epochs), and the
-quality of its maps is in ``bench_usecases.py reduction``.
+quality of its maps is in ``bench_usecases.py reduction``. ``--rows 10000
+1`` also times a one-row ``transform``: a call of fewer than 1,000 rows is
+timed as the mean of enough calls for 1,000 rows.
 """
 
 import argparse
+import pickle
 import sys
 import time
 
@@ -30,11 +33,11 @@ def main():
     parser.add_argument("--data", default="fashion-mnist")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-epochs", type=int, default=1)
+    parser.add_argument("--rows", type=int, nargs="+", default=[b.TRANSFORM_ROWS], help="rows a call transforms")
     args = parser.parse_args()
     import umap
 
     X_train, X_test, _, _ = b.load(args.data)
-    X_timed = np.resize(X_test, (b.TRANSFORM_ROWS, X_test.shape[1]))
     start = time.perf_counter()
     reducer = umap.UMAP(n_components=2, random_state=b.SEED).fit(X_train)
     print(f"UMAP fit: {time.perf_counter() - start:.1f} s", flush=True)
@@ -44,22 +47,30 @@ def main():
           flush=True)
     methods = {
         "UMAP": reducer.transform,
-        **{f"skvae, placement={p!r}": (lambda X, p=p: model.set_params(placement=p).transform(X))
+        # a copy of the model for each placement, so that no set_params is timed with it
+        **{f"skvae, placement={p!r}": pickle.loads(pickle.dumps(model)).set_params(placement=p).transform
            for p in ("network", "neighbors", "encoder")},
     }
-    for transform in methods.values():  # once each first: caches, numba's compiled loop
-        transform(X_timed[:100])
-    times = {name: [] for name in methods}
-    for _ in range(args.rounds):
-        for name, transform in methods.items():
-            start = time.perf_counter()
+    for rows in args.rows:
+        X_timed = np.resize(X_test, (rows, X_test.shape[1]))
+        calls = max(1, 1000 // rows)
+        for transform in methods.values():  # once each first: caches, numba's compiled loop, small batches
+            transform(X_timed[:100])
             transform(X_timed)
-            times[name].append(time.perf_counter() - start)
-    umap_median = np.median(times["UMAP"])
-    print(f"| {args.data}, {len(X_train)} training rows | best s | median s | times faster than UMAP (medians) |")
-    print("|---|---|---|---|")
-    for name, seconds in times.items():
-        print(f"| {name} | {min(seconds):.4f} | {np.median(seconds):.4f} | {umap_median / np.median(seconds):.1f} |")
+        times = {name: [] for name in methods}
+        for _ in range(args.rounds):
+            for name, transform in methods.items():
+                start = time.perf_counter()
+                for _ in range(calls):
+                    transform(X_timed)
+                times[name].append((time.perf_counter() - start) / calls)
+        umap_median = np.median(times["UMAP"])
+        print(f"| {args.data}, {len(X_train)} training rows, {rows} rows a call | best s | median s "
+              "| times faster than UMAP (medians) |")
+        print("|---|---|---|---|")
+        for name, seconds in times.items():
+            print(f"| {name} | {min(seconds):.4g} | {np.median(seconds):.4g} | "
+                  f"{umap_median / np.median(seconds):.1f} |", flush=True)
 
 
 if __name__ == "__main__":
