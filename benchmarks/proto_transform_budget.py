@@ -63,6 +63,7 @@ from sklearn.neighbors import KNeighborsClassifier
 sys.path.insert(0, "benchmarks")
 import bench_usecases as b  # noqa: E402
 from skvae._neighbors import _similarity, fuzzy_graph  # noqa: E402
+import skvae._placement_network  # noqa: E402
 from skvae.modules import MLPEncoder  # noqa: E402
 
 
@@ -488,11 +489,13 @@ def main():
     built.add_argument("--n-train", type=int, default=60_000)
     built.add_argument("--seed", type=int, default=0)
     built.add_argument("--teacher", choices=tuple(TEACHERS), default="skvae")
-    built.add_argument("--hidden", default="", help="hidden widths (the library's: 256,256,256,256,256)")
+    built.add_argument("--hidden", default="", help="hidden widths (the library's: "
+                       f"{','.join(map(str, skvae._placement_network.HIDDEN))})")
     built.add_argument("--epochs", type=int, default=150)
     built.add_argument("--min-steps", type=int, default=6000)
     built.add_argument("--noise-fraction", type=float, default=None,
-                       help="the inputs' noise as a fraction of the median nearest-row distance (the library's: 1.5)")
+                       help="the inputs' noise as a fraction of the median nearest-row distance (the library's: "
+                       f"{skvae._placement_network.NOISE_FRACTION})")
     built.add_argument("--leave-one-out", action="store_true",
                        help="fit each training row's placement among the other rows instead of its laid-out code")
     built.add_argument("--refine", type=int, default=0, help="also the test codes refined among this many candidates")
