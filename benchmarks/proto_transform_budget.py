@@ -410,7 +410,7 @@ def refine(network_maps, rows, X_test, y_train, y_test, target, projection, k):
 
 def network_codes(built, layers, X, projection):
     """The network's codes of X, all rows in one batch (a benchmark needs no row's bits fixed)."""
-    step = built.network_step(layers, projection)
+    step = built.network_step(layers, 2, projection)  # the 2-D codes of the teachers here
     with torch.inference_mode():
         return step(None, torch.from_numpy(np.ascontiguousarray(X, np.float32)))[0].numpy()
 

@@ -200,7 +200,7 @@ class _InferenceMixin:
         bad = _rows_beyond_float32(X)
         if len(bad):
             raise _overflow_error(X, bad)
-        step = network_step(self.placement_network_, projection, self.net_.device)
+        step = network_step(self.placement_network_, self.n_components, projection, self.net_.device)
         # the layers' shapes name the step: they, not their values, choose the products' kernels
         name = "placement network " + " ".join(str(layer.shape) for layer in self.placement_network_)
         (codes,) = self._run_batches(X, step, batch_size=MAP_BATCH, name=name)

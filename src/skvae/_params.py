@@ -364,14 +364,19 @@ SHARED = (
         the search: nearly as fast as the encoder (60,000 Fashion-MNIST
         training images: 10,000 rows in 0.046 s, UMAP 3.3 s, placement 2.0
         s), and the codes still decode. It adds 3 to 4 minutes to that fit.
-        Its map is close to UMAP's there (5-NN accuracy and trustworthiness
-        0.759 and 0.971, UMAP 0.758 and 0.972, means of seeds 0-2) and a
-        little below placement's (0.763 and 0.973), and further below it
-        with fewer training rows (trustworthiness 0.973 against 0.977 on the
-        digits, 0.936 against 0.947 on 2,500 MNIST digits), so ``"auto"``
-        never chooses it (benchmarks/README.md, "A network fitted to the
-        laid-out codes", "The placement network's loss and noise" and "The
-        placement network's depth").
+        The network gives each row three candidate places and takes the
+        likeliest, so that a row like rows laid out in two clusters lands
+        in one of them, not between. Its map is close to placement's and
+        UMAP's there, above both on 5-NN accuracy and 0.0006 under on
+        trustworthiness (0.764 and 0.972, placement 0.762 and 0.973, UMAP
+        0.757 and 0.973; means of seeds 0 and 1), and on smaller training
+        sets at or above
+        placement's (the digits 0.971 and 0.977 against 0.961 and 0.977;
+        2,500 MNIST digits 0.875 and 0.944 against 0.864 and 0.944).
+        ``"auto"`` does not choose it: on a small training set, where
+        placement is fast, its fit costs more than the rest of the fit
+        (benchmarks/README.md, "A network fitted to the laid-out codes",
+        "The placement network's depth" and "Several places for a row").
         The rows are kept as for ``"neighbors"``, so
         ``set_params(placement="neighbors")`` places with the same model.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",
@@ -473,7 +478,9 @@ ATTRIBUTES = """\
         ``placement="network"`` maps new rows with (as placement keeps them:
         ``placement_projection_`` first, where there is one), fitted to
         ``placement_codes_`` at the end of ``fit``; ReLU between layers.
-        Set only with that setting.
+        The last layer gives a row's candidate places, then a score for
+        each; the row takes the place of the highest score. Set only with
+        that setting.
 
     prior_ : object
         The distribution :meth:`sample` draws codes from (read-only), with
