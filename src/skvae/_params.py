@@ -370,9 +370,9 @@ SHARED = (
         UMAP's there, above both on 5-NN accuracy and 0.0006 under on
         trustworthiness (0.764 and 0.972, placement 0.762 and 0.973, UMAP
         0.757 and 0.973; means of seeds 0 and 1), and on smaller training
-        sets at or above
-        placement's (the digits 0.971 and 0.977 against 0.961 and 0.977;
-        2,500 MNIST digits 0.875 and 0.944 against 0.864 and 0.944).
+        sets at or above placement's (the digits 0.971 and 0.977 against
+        0.961 and 0.977; 2,500 MNIST digits 0.875 and 0.944 against 0.864
+        and 0.944).
         ``"auto"`` does not choose it: on a small training set, where
         placement is fast, its fit costs more than the rest of the fit
         (benchmarks/README.md, "A network fitted to the laid-out codes",
