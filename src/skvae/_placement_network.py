@@ -106,7 +106,7 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         # Linear and ReLU layers, then a Linear that gives the places, their weights' logits and spreads' logs
-        net = MLPEncoder(rows.shape[1], PLACES * (k + 2), HIDDEN).to(device)
+        net = MLPEncoder(rows.shape[1], sum(_parts(k)), HIDDEN).to(device)
         average = torch.optim.swa_utils.AveragedModel(
             net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(AVERAGE_DECAY))
         optimizer = torch.optim.Adam(net.parameters(), RATE)
@@ -134,7 +134,7 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
     # and each place's score: the log of its weight less k times the log of its spread (the softmax's
     # normaliser is the same for every place of a row, and the spread's bounds guard training only)
     layers[0], layers[1] = layers[0] / std, layers[1] - (layers[0] / std) @ mean
-    places, logits, log_spreads = np.split(np.arange(PLACES * (k + 2)), [PLACES * k, PLACES * (k + 1)])
+    places, logits, log_spreads = np.split(np.arange(sum(_parts(k))), np.cumsum(_parts(k))[:-1])
     to_center = np.tile(center, PLACES)
     for i, shifted in ((-2, 0), (-1, to_center)):
         scores = layers[i][logits] - k * layers[i][log_spreads]
@@ -142,10 +142,15 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
     return [np.ascontiguousarray(layer, np.float32) for layer in layers]
 
 
+def _parts(k):
+    """How many of the fitted network's outputs are the places (k numbers each), their logits and their log-spreads."""
+    return PLACES * k, PLACES, PLACES
+
+
 def _mixture_loss(output, goal):
     """The mean negative log density of the targets ``goal`` (n, k) under each row's places (``PLACES``)."""
     n, k = goal.shape
-    places, logits, log_spreads = output.split([PLACES * k, PLACES, PLACES], 1)
+    places, logits, log_spreads = output.split(_parts(k), 1)
     log_spreads = log_spreads.clamp(*_LOG_SPREAD)
     distances = (places.reshape(n, PLACES, k) - goal[:, None]).pow(2).sum(2).add(_TINY).sqrt()
     log_density = torch.log_softmax(logits, 1) - distances / log_spreads.exp() - k * log_spreads
