@@ -8,7 +8,17 @@ import pytest
 import torch
 
 import skvae
-from golden.make_golden import MLP, PLAIN, data, models, outputs
+from golden.make_golden import (
+    GOLDEN_THREADS,
+    MLP,
+    PLAIN,
+    TRAINED,
+    data,
+    machine_record_path,
+    models,
+    outputs,
+    resume_checkpoint,
+)
 
 GOLDEN = Path(__file__).parent / "golden"
 TRUSTED = {
@@ -23,61 +33,52 @@ def expected():
         return dict(saved)
 
 
-def same_machine(expected, output=None, name=None):
-    """Bit-identical results are promised on the machine (torch build, CPU kernels) a model was saved on.
+@pytest.fixture(scope="module")
+def exact():
+    """The bits this machine gave when its record was made, or None: a machine without a record."""
+    path = machine_record_path()
+    if not path.exists():
+        return None
+    with np.load(path) as saved:
+        return dict(saved)
 
-    ``machine/<output>`` names another machine for an output recorded again
-    later (``score_samples``, whose estimate issue 26 changed on purpose), and
-    ``machine/<name>`` the machine of a model added later (all its outputs).
-    """
-    recorded = expected.get(f"machine/{name}", expected.get(f"machine/{output}", expected["machine"]))
-    return str(recorded) == f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
 
-
-def check_outputs(name, got, expected):
+def check_outputs(name, got, expected, exact, prefix=""):
+    """``got`` is what the file gave when saved, to float32 rounding, and bit for bit what this machine gave before."""
     for key, value in got.items():
-        if same_machine(expected, key, name):
-            np.testing.assert_array_equal(value, expected[f"{name}/{key}"], err_msg=key)
-        else:
-            np.testing.assert_allclose(value, expected[f"{name}/{key}"], rtol=1e-4, atol=1e-5, err_msg=key)
+        np.testing.assert_allclose(value, expected[f"{name}/{key}"], rtol=1e-4, atol=1e-5, err_msg=key)
+        if exact is not None:
+            np.testing.assert_array_equal(value, exact[f"{prefix}{name}/{key}"], err_msg=key)
 
 
-def check_loaded(name, model, expected):
+def check_loaded(name, model, expected, exact):
     X, y = data()
     got = outputs(name, model, X[:40], y[:40])
     assert sorted(got) == sorted(key.split("/")[1] for key in expected if key.startswith(f"{name}/"))
-    check_outputs(name, got, expected)
+    check_outputs(name, got, expected, exact)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.skvae")))
-def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected):
-    check_loaded(name, skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False)), expected)
+def test_a_golden_file_gives_the_outputs_it_was_saved_with(name, expected, exact):
+    check_loaded(name, skvae.load(GOLDEN / f"{name}.skvae", trusted=TRUSTED.get(name, False)), expected, exact)
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in GOLDEN.glob("*.joblib")))
-def test_a_golden_pickle_gives_the_outputs_it_was_saved_with(name, expected):
-    check_loaded(name, joblib.load(GOLDEN / f"{name}.joblib"), expected)  # our own pickles: trusted
+def test_a_golden_pickle_gives_the_outputs_it_was_saved_with(name, expected, exact):
+    check_loaded(name, joblib.load(GOLDEN / f"{name}.joblib"), expected, exact)  # our own pickles: trusted
 
 
-# torch threads the golden files were trained on (make_golden.py, on 2 idle cores, n_jobs=None): sums
-# split over another number of threads round differently. Given as n_jobs, not as torch's setting,
-# which n_jobs=None narrows to the cores other processes leave free (one, under pytest-xdist)
-GOLDEN_THREADS = 2
-
-
-def test_a_golden_checkpoint_trains_on_as_if_never_stopped(expected):
-    resumed = skvae.load(GOLDEN / "vae-mlp.skvae")
-    resumed.set_params(warm_start=True, max_epochs=1, n_jobs=GOLDEN_THREADS).fit(data()[0])
+def test_a_golden_checkpoint_trains_on_as_if_never_stopped(exact):
+    resumed = resume_checkpoint()
     # the file holds the validation_fraction of its time (0.1, the default then)
     params = {**MLP, **PLAIN, "max_epochs": 3, "validation_fraction": resumed.validation_fraction}
     straight = skvae.VAETransformer(n_components=3, n_jobs=GOLDEN_THREADS, **params).fit(data()[0])
     assert resumed.n_iter_ == 3
-    exact = same_machine(expected, name="vae-mlp")  # the file's first epochs ran on other kernels elsewhere
     for name, weight in straight.net_.module_.state_dict().items():
-        if exact:
-            assert torch.equal(resumed.net_.module_.state_dict()[name], weight), name
-        else:
-            torch.testing.assert_close(resumed.net_.module_.state_dict()[name], weight, msg=name)
+        # the file's first epochs ran on another machine's kernels: the same to rounding
+        torch.testing.assert_close(resumed.net_.module_.state_dict()[name], weight, msg=name)
+        if exact is not None:
+            np.testing.assert_array_equal(resumed.net_.module_.state_dict()[name].numpy(), exact[f"resume:{name}"])
 
 
 def test_golden_files_name_only_the_users_own_code():
@@ -85,23 +86,16 @@ def test_golden_files_name_only_the_users_own_code():
         assert skvae.get_untrusted_types(path) == sorted(TRUSTED.get(path.stem, [])), path.stem
 
 
-@pytest.mark.parametrize("name", ["vae-mlp", "ae-conv", "vqvae-mlp", "gmvae-mlp", "cvae-conv"])
-def test_training_today_gives_the_golden_models(name, expected):
-    """Refactors keep training itself: the same fit gives the recorded outputs, bit for bit."""
-    # a model whose training changed on purpose is compared with today's fit, recorded apart
-    recorded = f"refit:{name}" if f"machine/refit:{name}" in expected else name
-    machine = expected.get(f"machine/{recorded}", expected["machine"])
-    if str(machine) != f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}":
-        pytest.skip(f"the outputs were recorded on {machine}: training is exact only there")
+@pytest.mark.parametrize("name", TRAINED)
+def test_training_today_gives_the_golden_models(name, exact):
+    """Refactors keep training itself: the same fit gives the bits this machine's fit gave when recorded."""
+    if exact is None:
+        pytest.skip(f"no record of this machine's bits ({machine_record_path().name}): training is exact only there")
     X, y = data()
     model = models()[name]
     model.fit(X, y) if name.startswith("cvae") else model.fit(X)
-    got = outputs(name, model, X[:40], y[:40])
-    if recorded == name:
-        check_outputs(name, got, expected)
-    else:
-        for key, value in got.items():
-            np.testing.assert_array_equal(value, expected[f"{recorded}/{key}"], err_msg=key)
+    for key, value in outputs(name, model, X[:40], y[:40]).items():
+        np.testing.assert_array_equal(value, exact[f"fit:{name}/{key}"], err_msg=key)
 
 
 def test_a_pickle_from_before_a_parameter_existed_takes_its_default():
