@@ -1,6 +1,6 @@
 """Transform time of 10,000 rows: UMAP and skvae's placements side by side, in one process, interleaved.
 
-    python benchmarks/time_transform.py --data fashion-mnist [--rounds 5] [--rows 10000 1]
+    python benchmarks/time_transform.py --data fashion-mnist [--rounds 5] [--rows 10000 1] [--n-train N]
 
 Fits UMAP (seed 0) and a 2-D ``VAETransformer(placement="network")`` on the
 training rows, then times ``transform`` of 10,000 test rows (repeated if
@@ -13,7 +13,8 @@ skvae model trains ``--max-epochs`` epochs (1 by default; the network and
 the rows it reads are the default's shapes whatever the epochs), and the
 quality of its maps is in ``bench_usecases.py reduction``. ``--rows 10000
 1`` also times a one-row ``transform``: a call of fewer than 1,000 rows is
-timed as the mean of enough calls for 1,000 rows.
+timed as the mean of enough calls for 1,000 rows. ``--n-train N`` fits on the
+first N training rows: what a search among the training rows costs grows with them.
 """
 
 import argparse
@@ -34,10 +35,12 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-epochs", type=int, default=1)
     parser.add_argument("--rows", type=int, nargs="+", default=[b.TRANSFORM_ROWS], help="rows a call transforms")
+    parser.add_argument("--n-train", type=int, help="fit on the first N training rows")
     args = parser.parse_args()
     import umap
 
     X_train, X_test, _, _ = b.load(args.data)
+    X_train = X_train[: args.n_train]
     start = time.perf_counter()
     reducer = umap.UMAP(n_components=2, random_state=b.SEED).fit(X_train)
     print(f"UMAP fit: {time.perf_counter() - start:.1f} s", flush=True)
