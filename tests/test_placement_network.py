@@ -132,6 +132,23 @@ def test_the_network_is_fitted_the_same_from_the_same_random_state_and_not_from_
     assert not np.array_equal(first[0], other[0])
 
 
+def test_auto_maps_new_rows_with_a_network_from_enough_training_rows_and_places_them_below(
+        digits_split, short_network_fits, monkeypatch):
+    monkeypatch.setattr(VAETransformer, "_NETWORK_MIN_ROWS", 300)  # 10,000 in earnest: a test's few rows
+    X_train, X_test = digits_split[0], digits_split[1][:50]
+    large = VAETransformer(2, max_epochs=2, random_state=0).fit(X_train[:300])
+    small = VAETransformer(2, max_epochs=2, random_state=0).fit(X_train[:299])
+    assert large.placement == small.placement == "auto"  # the parameter as given: a clone fits the same way
+    assert hasattr(large, "placement_network_") and not hasattr(small, "placement_network_")
+    assert hasattr(small, "placement_rows_")  # placed by the search
+    np.testing.assert_array_equal(large.transform(X_test), as_fitted(large, placement="network").transform(X_test))
+    np.testing.assert_array_equal(small.transform(X_test), as_fitted(small, placement="neighbors").transform(X_test))
+    # the network, not the search: the two put the rows in different places
+    assert not np.allclose(large.transform(X_test), as_fitted(large, placement="neighbors").transform(X_test))
+    # codes of more dimensions are encoded, at any number of rows
+    assert not hasattr(VAETransformer(4, max_epochs=1, random_state=0).fit(X_train[:300]), "placement_rows_")
+
+
 def test_a_model_without_a_network_says_what_to_do_and_one_with_it_offers_no_partial_fit(mapped, digits_split):
     # (refused before training where it cannot place: test_neighbors.py, with placement="neighbors")
     X = digits_split[0][:100]

@@ -130,9 +130,15 @@ class _InferenceMixin:
             return hasattr(self, "placement_rows_")
         return self.placement in ("neighbors", "network")
 
+    def _maps_rows(self):
+        """Whether :meth:`transform` maps rows with placement="network"'s network."""
+        if self.placement == "auto":  # where the fit made one
+            return hasattr(self, "placement_network_")
+        return self.placement == "network"
+
     def _codes(self, X):
-        """The codes :meth:`transform` gives validated X: posterior means, or placed among the training rows."""
-        if self.placement == "network":
+        """The codes :meth:`transform` gives validated X: posterior means, placed among the training rows, or mapped."""
+        if self._maps_rows():
             return self._mapped_codes(X)
         if not self._places_rows():
             return self._encode(X)[0]

@@ -335,10 +335,11 @@ SHARED = (
         "auto",
         [StrOptions({"auto", "encoder", "neighbors", "network"})],
         """\
-        How :meth:`transform` gives the codes of rows. ``"auto"``:
-        ``"neighbors"`` for a model fitted with the neighbourhood term
-        (``neighbor_weight`` above 0, as ``"auto"`` is for 2-D and 3-D
-        codes), else ``"encoder"``; :meth:`partial_fit` and
+        How :meth:`transform` gives the codes of rows. ``"auto"``: for a
+        model fitted with the neighbourhood term (``neighbor_weight`` above
+        0, as ``"auto"`` is for 2-D and 3-D codes), ``"neighbors"`` when it
+        is fitted on fewer than 10,000 rows and ``"network"`` from 10,000;
+        else ``"encoder"``. :meth:`partial_fit` and
         :class:`VQVAETransformer` always encode. ``"encoder"``: the
         posterior means, fast (one network call a batch). ``"neighbors"``
         (needs ``neighbor_weight > 0``): UMAP's map, on the model's codes.
@@ -373,10 +374,15 @@ SHARED = (
         sets at or above placement's (the digits 0.971 and 0.977 against
         0.961 and 0.977; 2,500 MNIST digits 0.875 and 0.944 against 0.864
         and 0.944).
-        ``"auto"`` does not choose it: on a small training set, where
-        placement is fast, its fit costs more than the rest of the fit
+        ``"auto"`` chooses it from 10,000 training rows. There the search
+        is only 3 to 5 times faster than UMAP's ``transform`` on images like
+        Fashion-MNIST's (0.84 s for 10,000 rows against 4.0 s; the network
+        0.044 s), and the network adds about 40 s to a fit of 160 s. On
+        fewer rows the network still takes at least 6,000 steps (about 45 s
+        on 2 cores), more than the rest of a small fit (the digits: 9 to 12
+        s, 53 to 58 s with the network), so ``"auto"`` places
         (benchmarks/README.md, "A network fitted to the laid-out codes",
-        "The placement network's depth" and "Several places for a row").
+        "Several places for a row" and "placement='auto' from 10,000 rows").
         The rows are kept as for ``"neighbors"``, so
         ``set_params(placement="neighbors")`` places with the same model.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",

@@ -150,13 +150,24 @@ class _TrainingMixin:
             return 1.0 if self.n_components <= self._MAP_MAX_COMPONENTS else 0.0
         return self.neighbor_weight
 
-    def _placement(self, incremental=False):
-        """``placement`` for a fit, with "auto" resolved: "neighbors" where the fit trains with the term
-        and the model's codes can be placed among, else "encoder"."""
+    # placement="auto" maps new rows with a network (placement="network") from this many training
+    # rows of such a model: there the search costs a fifth to a third of UMAP's transform, and the
+    # network's fit (at least 6,000 steps) is a fraction of the whole fit (benchmarks/README.md,
+    # "placement='auto' from 10,000 rows")
+    _NETWORK_MIN_ROWS = 10_000
+
+    def _placement(self, n_rows, incremental=False):
+        """``placement`` for a fit on ``n_rows`` rows, with "auto" resolved.
+
+        "neighbors" where the fit trains with the term and the model's codes
+        can be placed among, "network" instead from ``_NETWORK_MIN_ROWS``
+        rows, else "encoder".
+        """
         if self.placement != "auto":
             return self.placement
-        places = self._neighbor_weight() and self._placeable and not incremental
-        return "neighbors" if places else "encoder"
+        if not (self._neighbor_weight() and self._placeable and not incremental):
+            return "encoder"
+        return "network" if n_rows >= self._NETWORK_MIN_ROWS else "neighbors"
 
     # What the main training is called in the progress that verbose shows; a model that
     # trains in phases (GaussianMixtureVAE) names its main one and passes the others' names.
@@ -175,9 +186,9 @@ class _TrainingMixin:
         warm = (self.warm_start or incremental) and hasattr(self, "net_")
         interrupted = None
         self._check_placement()
-        placement = self._placement(incremental)
         with _unchanged_on_error(self):
             X = self._validate_input(X, reset=not warm)
+            placement = self._placement(X.shape[0], incremental)
             condition = self._training_condition(y, X.shape[0], reset=not warm, **target_options)
             device = _resolve_device(self.device, self.mixed_precision)
             parallel = world() is not None  # one of several processes training one model
