@@ -375,7 +375,7 @@ SHARED = (
         0.961 and 0.977; 2,500 MNIST digits 0.875 and 0.944 against 0.864
         and 0.944).
         ``"auto"`` chooses it from 10,000 training rows. There the search
-        is only 3 to 5 times faster than UMAP's ``transform`` on images like
+        is only 3 to 6 times faster than UMAP's ``transform`` on images like
         Fashion-MNIST's (0.84 s for 10,000 rows against 4.0 s; the network
         0.044 s), and the network adds about 40 s to a fit of 160 s. On
         fewer rows the network still takes at least 6,000 steps (about 45 s
