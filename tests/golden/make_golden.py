@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # golden_parts, as pytest imports it
 
 import skvae  # noqa: E402
+from skvae._threads import torch_threads  # noqa: E402
 from golden_parts import CountEpochs, Decoder, Encoder  # noqa: E402
 from skvae import (  # noqa: E402
     AutoencoderOutlierDetector,
@@ -56,7 +57,7 @@ CLASSES = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven
 
 
 def models():
-    """name -> (unfitted model, whether fit takes labels)."""
+    """name -> unfitted model (:func:`fit_golden` fits one)."""
     made = {}
     for kind, extra in (("mlp", MLP), ("conv", CONV)):
         made[f"vae-{kind}"] = VAETransformer(n_components=3, **PLAIN, **extra)
@@ -93,6 +94,12 @@ def data():
     return X[:200] / 16, CLASSES[y[:200]]
 
 
+def fit_golden(name, model):
+    """``model`` (:func:`models`' ``name``) fitted on :func:`data`; a conditional VAE's fit takes the labels."""
+    X, y = data()
+    return model.fit(X, y) if name.startswith("cvae") else model.fit(X)
+
+
 # the models whose training the tests repeat, bit for bit, on a machine with a record
 TRAINED = ("vae-mlp", "ae-conv", "vqvae-mlp", "gmvae-mlp", "cvae-conv")
 # torch threads the golden files were trained on (on 2 idle cores, n_jobs=None): a checkpoint resumes
@@ -108,7 +115,7 @@ def load_golden(name):
 
 def resume_checkpoint():
     """``vae-mlp``'s file trained on for one more epoch, as a user resumes a checkpoint."""
-    resumed = load_golden("vae-mlp")
+    resumed = skvae.load(HERE / "vae-mlp.skvae")  # it names skvae's own classes alone: no trust needed
     return resumed.set_params(warm_start=True, max_epochs=1, n_jobs=GOLDEN_THREADS).fit(data()[0])
 
 
@@ -155,9 +162,7 @@ def kernel_fingerprint():
 
     import torch.nn.functional as F
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         g = torch.Generator().manual_seed(0)
         got = []
         for n, d_in, d_out in ((1, 64, 16), (40, 64, 16), (128, 64, 256), (200, 16, 3), (7, 3, 64), (512, 784, 256)):
@@ -186,8 +191,6 @@ def kernel_fingerprint():
             (p.sin() ** 2).sum().backward()
             adam.step()
         got.append(p)
-    finally:
-        torch.set_num_threads(before)
     digest = hashlib.sha256(machine().encode())
     for array in got:
         digest.update(array.detach().numpy().tobytes())
@@ -256,8 +259,7 @@ def record_machine():
         for key, value in outputs(name, load_golden(name), X[:40], y[:40]).items():
             arrays[f"{name}/{key}"] = value
     for name in TRAINED:
-        model = models()[name]
-        model.fit(X, y) if name.startswith("cvae") else model.fit(X)
+        model = fit_golden(name, models()[name])
         for key, value in outputs(name, model, X[:40], y[:40]).items():
             arrays[f"fit:{name}/{key}"] = value
     for key, value in resume_checkpoint().net_.module_.state_dict().items():
@@ -286,8 +288,7 @@ def add(names):
     with np.load(HERE / "outputs.npz") as saved:
         arrays = dict(saved)
     for name in names:
-        model = models()[name]
-        model.fit(X, y) if name.startswith("cvae") else model.fit(X)
+        model = fit_golden(name, models()[name])
         model.save(HERE / f"{name}.skvae", training_state=True)
         joblib.dump(model, HERE / f"{name}.joblib")
         for key, value in outputs(name, model, X[:40], y[:40]).items():
@@ -309,7 +310,7 @@ def main():
     X, y = data()
     arrays = {}
     for name, model in models().items():
-        model.fit(X, y) if name.startswith("cvae") else model.fit(X)
+        fit_golden(name, model)
         model.save(HERE / f"{name}.skvae", training_state=True)
         joblib.dump(model, HERE / f"{name}.joblib")
         for key, value in outputs(name, model, X[:40], y[:40]).items():
