@@ -36,6 +36,7 @@ was chosen on.
 """
 
 import argparse
+import itertools
 import os
 import platform
 import time
@@ -97,8 +98,8 @@ def clustering_model(dim):
                                   random_state=SEED)
 
 
-def reduction_model(dim):
-    return VAETransformer(n_components=dim, max_epochs=100, random_state=SEED)
+def reduction_model(dim, seed=SEED):
+    return VAETransformer(n_components=dim, max_epochs=100, random_state=seed)
 
 
 def anomaly_detector():
@@ -227,31 +228,31 @@ def bench_clustering(name, seeds=(0, 1, 2), dim=10, k=10, only=None):
     return rows
 
 
-def reduction_methods(dim):
+def reduction_methods(dim, seed=SEED):
     """Name -> model with fit_transform; transform of new rows where the method has one."""
     import umap  # a dependency of skvae
 
     methods = {
-        "PCA": PCA(dim, random_state=SEED),
-        "UMAP": umap.UMAP(n_components=dim, random_state=SEED),
+        "PCA": PCA(dim, random_state=seed),
+        "UMAP": umap.UMAP(n_components=dim, random_state=seed),
         # the defaults: for 2-D and 3-D codes the neighbourhood term and placement, for wider ones neither
-        "skvae VAE, defaults": reduction_model(dim),
-        "skvae VAE, plain (neighbor_weight=0)": reduction_model(dim).set_params(neighbor_weight=0.0),
-        "skvae VAE + neighbourhood term, encoded": reduction_model(dim).set_params(
+        "skvae VAE, defaults": reduction_model(dim, seed),
+        "skvae VAE, plain (neighbor_weight=0)": reduction_model(dim, seed).set_params(neighbor_weight=0.0),
+        "skvae VAE + neighbourhood term, encoded": reduction_model(dim, seed).set_params(
             neighbor_weight=1.0, placement="encoder"),
-        "skvae VAE + neighbourhood term, placed": reduction_model(dim).set_params(
+        "skvae VAE + neighbourhood term, placed": reduction_model(dim, seed).set_params(
             neighbor_weight=1.0, placement="neighbors"),
-        "skvae VAE + neighbourhood term, network": reduction_model(dim).set_params(
+        "skvae VAE + neighbourhood term, network": reduction_model(dim, seed).set_params(
             neighbor_weight=1.0, placement="network"),
-        "skvae AE, defaults": AutoencoderTransformer(n_components=dim, random_state=SEED),
+        "skvae AE, defaults": AutoencoderTransformer(n_components=dim, random_state=seed),
         "skvae AE, plain (neighbor_weight=0)": AutoencoderTransformer(n_components=dim, neighbor_weight=0.0,
-                                                                     random_state=SEED),
+                                                                     random_state=seed),
     }
     if dim == 2:
         from sklearn.manifold import TSNE
 
         # t-SNE has no transform: it embeds training and test rows together (PCA-50 first, as usual)
-        methods["t-SNE (train+test jointly)"] = TSNE(2, init="pca", random_state=SEED)
+        methods["t-SNE (train+test jointly)"] = TSNE(2, init="pca", random_state=seed)
     return methods
 
 
@@ -259,13 +260,14 @@ def reduction_methods(dim):
 TRANSFORM_ROWS = 10_000
 
 
-def bench_reduction(name, dims=(2, 10), only=None, n_train=None):
+def bench_reduction(name, dims=(2, 10), only=None, n_train=None, seed=SEED):
     """Yield one table row per method and dimension, as each finishes.
 
     5-NN accuracy of the test codes (fitted on the training codes);
     trustworthiness (10 neighbours) of up to 2,000 test rows; mean squared
     error of the test rows decoded back (skvae, PCA); skvae's test ELBO (VAE);
-    seconds to fit, and to transform 10,000 rows.
+    seconds to fit, and to transform 10,000 rows. ``seed`` is every
+    model's random_state; the split and the rows scored stay those of SEED.
     """
     X_train, X_test, y_train, y_test = load(name)
     if n_train:
@@ -273,9 +275,11 @@ def bench_reduction(name, dims=(2, 10), only=None, n_train=None):
     sub = np.random.RandomState(SEED).permutation(len(X_test))[:2000]
     X_timed = np.resize(X_test, (TRANSFORM_ROWS, X_test.shape[1]))
     for dim in dims:
-        for method, model in reduction_methods(dim).items():
+        for method, model in reduction_methods(dim, seed).items():
             if only and not any(word in method for word in only):
                 continue
+            if seed != SEED:
+                method = f"{method} (seed {seed})"
             start = time.perf_counter()
             error = elbo = "–"
             if hasattr(model, "transform"):
@@ -383,7 +387,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("usecases", nargs="+", choices=["clustering", "reduction", "anomaly"])
     parser.add_argument("--data", nargs="+", default=["digits", "fashion-mnist"])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="clustering: seeds to average over")
+    parser.add_argument("--seeds", nargs="+", type=int,
+                        help="clustering: seeds to average over (default 0 1 2); "
+                             f"reduction: one table row per seed (default {SEED})")
     parser.add_argument("--methods", nargs="+",
                         help="clustering, reduction: run only methods whose names contain these")
     parser.add_argument("--dims", nargs="+", type=int, default=[2, 10], help="reduction: code dimensions")
@@ -391,13 +397,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     print(f"# skvae use-case benchmarks, {time.strftime('%Y-%m-%d')}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
-          f"({torch.get_num_threads()} threads); random_state={SEED}\n")
+          f"({torch.get_num_threads()} threads); random_state={SEED} unless a row names its seed\n")
     if "clustering" in args.usecases:
         header = ["data", "images", "method", "ARI", "NMI", "ACC (Hungarian)", "seconds", "seeds"]
         print("## Clustering into 10 clusters: mean ± std over seeds\n")
         print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
         for name in args.data:
-            for row in bench_clustering(name, seeds=args.seeds, only=args.methods):
+            for row in bench_clustering(name, seeds=args.seeds or [0, 1, 2], only=args.methods):
                 print("| " + " | ".join(str(cell) for cell in row) + " |", flush=True)
         print()
     if "reduction" in args.usecases:
@@ -405,8 +411,8 @@ def main(argv=None):
                   "test ELBO", "fit s", f"transform of {TRANSFORM_ROWS:,} rows s"]
         print("## Dimensionality reduction\n")
         print("| " + " | ".join(header) + " |\n" + "|---" * len(header) + "|")
-        for name in args.data:
-            for row in bench_reduction(name, dims=args.dims, only=args.methods, n_train=args.n_train):
+        for name, seed in itertools.product(args.data, args.seeds or [SEED]):
+            for row in bench_reduction(name, dims=args.dims, only=args.methods, n_train=args.n_train, seed=seed):
                 print("| {} | {} | {} | {:.3f} | {:.3f} | {} | {} | {:.1f} | {} |".format(*row), flush=True)
         print()
     if "anomaly" in args.usecases:
