@@ -81,6 +81,8 @@ _TINY = 1e-8
 # took a minute). On Fashion-MNIST the map gained little after 100 epochs.
 EPOCHS = 150
 MIN_STEPS = 6_000
+# the learning rate decays on a cosine to 0 over the run (else it is constant)
+COSINE = False
 # rows per batch when new rows are mapped: every batch is padded to this many rows (or to a small
 # batch, where the products give a row the same bits in both), so that a row's code has the same
 # bits whatever rows are mapped with it
@@ -110,6 +112,9 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
         average = torch.optim.swa_utils.AveragedModel(
             net, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(AVERAGE_DECAY))
         optimizer = torch.optim.Adam(net.parameters(), RATE)
+        steps = epochs * -(-n // BATCH_SIZE)
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, (lambda step: 0.5 * (1 + np.cos(np.pi * step / steps))) if COSINE else (lambda step: 1.0))
         generator = torch.Generator().manual_seed(seed)
         goal = torch.from_numpy((target - center) / scale).to(device)
         shift, spread = torch.from_numpy(mean).to(device), torch.from_numpy(std).to(device)
@@ -122,6 +127,7 @@ def fit_network(rows, codes, *, seed, device="cpu", progress=None):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
+                schedule.step()
                 average.update_parameters(net)
             if not np.isfinite(loss.item()):
                 raise FloatingPointError(f"fitting placement's network diverged (loss {loss.item()})")
