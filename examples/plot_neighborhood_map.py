@@ -12,7 +12,7 @@ the neighbourhoods while every point still decodes; and placement
 (``placement="auto"``) lays the training images' codes out as UMAP lays out
 its map, from where the encoder put them, and trains the model on to decode
 them. New images are then placed among them as UMAP's own ``transform`` does,
-instead of being encoded; from 10,000 training images, as here, a small
+instead of being encoded; from 4,096 training images (here 10,000), a small
 network fitted to the laid-out codes maps them instead, tens of times faster.
 
 This example draws the two maps of held-out Fashion-MNIST images side by side

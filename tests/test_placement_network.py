@@ -134,7 +134,7 @@ def test_the_network_is_fitted_the_same_from_the_same_random_state_and_not_from_
 
 def test_auto_maps_new_rows_with_a_network_from_enough_training_rows_and_places_them_below(
         digits_split, short_network_fits, monkeypatch):
-    monkeypatch.setattr(VAETransformer, "_NETWORK_MIN_ROWS", 300)  # 10,000 in earnest: a test's few rows
+    monkeypatch.setattr(VAETransformer, "_NETWORK_MIN_ROWS", 300)  # 4,096 in earnest: a test's few rows
     X_train, X_test = digits_split[0], digits_split[1][:50]
     large = VAETransformer(2, max_epochs=2, random_state=0).fit(X_train[:300])
     small = VAETransformer(2, max_epochs=2, random_state=0).fit(X_train[:299])

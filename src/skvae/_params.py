@@ -338,7 +338,7 @@ SHARED = (
         How :meth:`transform` gives the codes of rows. ``"auto"``: for a
         model fitted with the neighbourhood term (``neighbor_weight`` above
         0, as ``"auto"`` is for 2-D and 3-D codes), ``"neighbors"`` when it
-        is fitted on fewer than 10,000 rows and ``"network"`` from 10,000;
+        is fitted on fewer than 4,096 rows and ``"network"`` from 4,096;
         else ``"encoder"``. :meth:`partial_fit` and
         :class:`VQVAETransformer` always encode. ``"encoder"``: the
         posterior means, fast (one network call a batch). ``"neighbors"``
@@ -374,15 +374,19 @@ SHARED = (
         sets at or above placement's (the digits 0.971 and 0.977 against
         0.961 and 0.977; 2,500 MNIST digits 0.875 and 0.944 against 0.864
         and 0.944).
-        ``"auto"`` chooses it from 10,000 training rows. There the search
-        is only 3 to 6 times faster than UMAP's ``transform`` on images like
-        Fashion-MNIST's (0.84 s for 10,000 rows against 4.0 s; the network
-        0.044 s), and the network adds about 40 s to a fit of 160 s. On
-        fewer rows the network still takes at least 6,000 steps (about 45 s
-        on 2 cores), more than the rest of a small fit (the digits: 9 to 12
-        s, 53 to 58 s with the network), so ``"auto"`` places
-        (benchmarks/README.md, "A network fitted to the laid-out codes",
-        "Several places for a row" and "placement='auto' from 10,000 rows").
+        ``"auto"`` chooses it from 4,096 training rows, where UMAP's own
+        ``transform`` stops measuring exact distances to every training row
+        and searches an index instead: below, placement's search is 50 to
+        120 times faster than UMAP's (the digits' 898 rows, 2,500 MNIST
+        digits); from there only 3 to 6 times on images like
+        Fashion-MNIST's (5,000 to 20,000 training rows; the network 84 to
+        107 times). The network costs at least 6,000 steps, 40 to 60 s on 2
+        cores: 5,000 Fashion-MNIST images fitted in 157 s against 93 s with
+        the search, 10,000 in 199 s against 157 s. Set
+        ``placement="neighbors"`` for a faster fit where ``transform`` is
+        seldom called (benchmarks/README.md, "A network fitted to the
+        laid-out codes", "Several places for a row", "placement='auto' from
+        10,000 rows" and "A cheaper network for small training sets").
         The rows are kept as for ``"neighbors"``, so
         ``set_params(placement="neighbors")`` places with the same model.
         Not for :meth:`partial_fit`, nor :class:`VQVAETransformer`.""",

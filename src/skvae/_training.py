@@ -151,10 +151,14 @@ class _TrainingMixin:
         return self.neighbor_weight
 
     # placement="auto" maps new rows with a network (placement="network") from this many training
-    # rows of such a model: there the search costs a fifth to a third of UMAP's transform, and the
-    # network's fit (at least 6,000 steps) is a fraction of the whole fit (benchmarks/README.md,
-    # "placement='auto' from 10,000 rows")
-    _NETWORK_MIN_ROWS = 10_000
+    # rows of such a model. Below it UMAP's transform measures exact distances to every training row
+    # (umap-learn's small-data path, under 4,096 rows), which placement's search beats 50 to 120
+    # times (10,000 rows, the digits' 898 and 2,500 MNIST digits); from it UMAP searches an index
+    # and the search is only 3 to 6 times faster on images (5,000 to 20,000 Fashion-MNIST rows), the
+    # network 84 to 107. The network's fit (at least 6,000 steps, 40 to 60 s on 2 cores) then adds
+    # two thirds to a quarter to the fit (benchmarks/README.md, "placement='auto' from 10,000 rows"
+    # and "A cheaper network for small training sets").
+    _NETWORK_MIN_ROWS = 4_096
 
     def _placement(self, n_rows, incremental=False):
         """``placement`` for a fit on ``n_rows`` rows, with "auto" resolved.
