@@ -432,7 +432,8 @@ def library_network(args):
     built.EPOCHS, built.MIN_STEPS = args.epochs, args.min_steps
     if args.noise_fraction is not None:
         built.NOISE_FRACTION = args.noise_fraction
-    built.RATE = args.rate
+    if args.rate is not None:
+        built.RATE = args.rate
     if args.average_decay is not None:
         built.AVERAGE_DECAY = args.average_decay
     projection = search_projection(X_train, seed=args.seed)
@@ -446,7 +447,7 @@ def library_network(args):
         seconds = time.perf_counter() - start
         maps.append([network_codes(built, layers, X, projection) for X in (X_train, X_test)])
         accuracy, trust = map_score(*maps[-1], X_test, y_train, y_test)
-        print(f"network {built.HIDDEN}, {args.epochs} epochs, at least {args.min_steps} steps, rate {args.rate}"
+        print(f"network {built.HIDDEN}, {args.epochs} epochs, at least {args.min_steps} steps, rate {built.RATE}"
               f", average decay {built.AVERAGE_DECAY}, seed "
               f"{args.seed + member}, fitted in {seconds:.1f} s: held-out 5-NN accuracy {accuracy:.3f}, "
               f"trustworthiness {trust:.4f}", flush=True)
@@ -499,7 +500,8 @@ def main():
                        f"{','.join(map(str, skvae._placement_network.HIDDEN))})")
     built.add_argument("--epochs", type=int, default=150)
     built.add_argument("--min-steps", type=int, default=6000)
-    built.add_argument("--rate", type=float, default=1e-3, help="Adam's learning rate")
+    built.add_argument("--rate", type=float, help="Adam's learning rate (the library's: "
+                       f"{skvae._placement_network.RATE})")
     built.add_argument("--average-decay", type=float, help="the decay of the weights' moving average")
     built.add_argument("--noise-fraction", type=float, default=None,
                        help="the inputs' noise as a fraction of the median nearest-row distance (the library's: "
