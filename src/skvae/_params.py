@@ -238,9 +238,15 @@ SHARED = (
         grid search, more threads than free cores run several times slower.
         -1: torch's count whatever the load; ``-k``: all but ``k - 1``; a
         positive int: exactly that many. Torch's own setting is back after
-        each fit. A convolutional network's results can differ in the last
-        bits between thread counts: fix ``n_jobs`` to reproduce a conv fit
-        bit for bit whatever else the machine is running.""",
+        each fit. Torch's matrix products can split their sums by thread, so a
+        fit on one thread and the same fit on two can differ in the last bits,
+        and over a fit's steps such bits grow into a model as different as
+        another seed's. Because the default count follows the machine's load,
+        fix ``n_jobs`` to reproduce a fit bit for bit whatever else the
+        machine is running; or, where torch uses MKL (its x86 builds:
+        ``torch.backends.mkl.is_available()``), start Python with
+        ``MKL_CBWR=AUTO,STRICT`` in the environment, under which the products,
+        and so skvae's fits, give the same bits on any number of threads.""",
     ),
     Parameter(
         "mixed_precision",
@@ -281,7 +287,8 @@ SHARED = (
         """\
         Seeds weight initialisation, shuffling, the validation split and the
         posterior noise. With an int, ``fit`` on the same data gives the same
-        model bit for bit on CPU. Torch's global random state is left alone.""",
+        model bit for bit on CPU, on the same number of threads (see
+        ``n_jobs``). Torch's global random state is left alone.""",
     ),
     Parameter(
         "verbose",
