@@ -1,8 +1,28 @@
-"""Shared test setup: figures render off screen."""
+"""Shared test setup: figures render off screen; a fresh interpreter for what one process cannot show."""
+
+import os
+import subprocess
+import sys
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
+
+
+@pytest.fixture
+def run_python(tmp_path):
+    """Run ``code`` in a fresh Python with ``env`` added to this environment; assert it succeeds, return stdout."""
+
+    def run(code, **env):
+        script = tmp_path / "script.py"
+        script.write_text(code)
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                              env={**os.environ, **env})
+        assert done.returncode == 0, done.stderr[-2000:]
+        return done.stdout
+
+    return run
 
 
 # `make test` hands whole files to its workers in collection order

@@ -1,10 +1,7 @@
 """The neighbourhood term (neighbor_weight): better 2-D maps, one graph per fit, kept for warm starts."""
 
 import functools
-import os
 import pickle
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -545,12 +542,7 @@ THREADED_PLACEMENT = textwrap.dedent(
 )
 
 
-def test_threads_that_place_at_once_get_the_codes_one_thread_gets(tmp_path):
+def test_threads_that_place_at_once_get_the_codes_one_thread_gets(run_python):
     # numba's workqueue threading layer, the one left where OpenMP and TBB are missing (macOS
     # wheels), aborts the process when two threads run parallel code at once
-    script = tmp_path / "threads.py"
-    script.write_text(THREADED_PLACEMENT)
-    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "workqueue"
+    assert run_python(THREADED_PLACEMENT, NUMBA_THREADING_LAYER="workqueue").strip() == "workqueue"

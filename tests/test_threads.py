@@ -1,6 +1,5 @@
 """How many threads a fit uses: n_jobs, and the cores that other processes leave free."""
 
-import os
 import subprocess
 import sys
 import time
@@ -118,14 +117,9 @@ print(np.array_equal(*codes) and np.array_equal(*decoded))
 
 
 @pytest.mark.skipif(not torch.backends.mkl.is_available(), reason="MKL_CBWR is MKL's switch")
-def test_with_strict_mkl_a_fit_gives_the_same_bits_on_any_number_of_threads(tmp_path):
+def test_with_strict_mkl_a_fit_gives_the_same_bits_on_any_number_of_threads(run_python):
     # What the n_jobs docs tell users who want a fit bit for bit whatever the machine's load. Torch's
     # matrix products split their sums by thread (without the switch, these two fits' 2-D codes
     # differed by 2 units on this project's AVX-512 machine); skvae itself (training, the map's
     # layout, placing new rows) must add nothing that depends on the thread count.
-    script = tmp_path / "bits.py"
-    script.write_text(SAME_BITS_ON_ANY_THREADS)
-    env = {**os.environ, "MKL_CBWR": "AUTO,STRICT"}
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "True"
+    assert run_python(SAME_BITS_ON_ANY_THREADS, MKL_CBWR="AUTO,STRICT").strip() == "True"
