@@ -100,7 +100,6 @@ def test_placing_new_rows_leaves_torch_on_the_threads_it_had():
         torch.set_num_threads(before)
 
 
-
 SAME_BITS_ON_ANY_THREADS = """
 import numpy as np
 from sklearn.datasets import load_digits
