@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -40,6 +41,27 @@ LONGEST_FIRST = (
     "tests/test_distributed.py",
     "tests/test_persistence.py",
 )
+
+
+@pytest.fixture
+def ellipses():
+    """``make(n, max_turn, side=16)``: ``n`` flat images of filled ellipses, each of its own size, up to a
+    pixel off the centre, its long axis turned by up to ``max_turn`` degrees from the horizontal (uniform),
+    and their turns in degrees."""
+
+    def make(n, max_turn, side=16, seed=0):
+        rng = np.random.default_rng(seed)
+        ys, xs = np.mgrid[0:side, 0:side] + 0.5
+        long = rng.uniform(4, 7, (n, 1, 1)) * side / 16
+        short = long * 0.4
+        turn = rng.uniform(-max_turn, max_turn, n)
+        dx = xs - side / 2 - rng.uniform(-1, 1, (n, 1, 1))
+        dy = ys - side / 2 - rng.uniform(-1, 1, (n, 1, 1))
+        cos, sin = np.cos(np.radians(turn))[:, None, None], np.sin(np.radians(turn))[:, None, None]
+        inside = ((cos * dx + sin * dy) / long) ** 2 + ((cos * dy - sin * dx) / short) ** 2 <= 1
+        return inside.astype(np.float32).reshape(n, -1), turn
+
+    return make
 
 
 def pytest_collection_modifyitems(config, items):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from skvae._augment import random_moves
+from skvae._augment import MIN_NEIGHBOR_TURN, neighbor_turn, principal_angles, random_moves
 
 
 def centre_of_mass(images):
@@ -54,3 +54,23 @@ def test_moves_are_drawn_from_torchs_random_state():
     torch.manual_seed(3)
     np.testing.assert_array_equal(first, random_moves(x, (1, 16, 16)))
     assert not torch.equal(first, random_moves(x, (1, 16, 16)))
+
+
+def test_the_principal_angle_of_an_ellipse_is_its_turn(ellipses):
+    images, turns = ellipses(200, 80, side=32)
+    angles = np.degrees(principal_angles(images.reshape(200, 1, 32, 32)))
+    np.testing.assert_allclose(angles, turns, atol=3)
+    # an offset of the pixels' scale (images standardised, or dark on light) leaves it as it was
+    np.testing.assert_allclose(principal_angles(images.reshape(200, 1, 32, 32) * 2 - 1),
+                               principal_angles(images.reshape(200, 1, 32, 32)), atol=1e-9)
+
+
+def test_neighbor_turn_tells_shapes_drawn_askew_from_shapes_drawn_upright(ellipses):
+    # what pretrain_moves="auto" decides by: moves are taught where near neighbours lie at other angles
+    upright, _ = ellipses(300, 0)
+    askew, _ = ellipses(300, 20)
+    assert neighbor_turn(upright, (1, 16, 16)) < MIN_NEIGHBOR_TURN < neighbor_turn(askew, (1, 16, 16))
+    # an axis 179 degrees from another is 1 degree from it: bars either side of the vertical are near
+    vertical, _ = ellipses(300, 3)
+    vertical = vertical.reshape(300, 16, 16).transpose(0, 2, 1).reshape(300, -1)
+    assert neighbor_turn(vertical, (1, 16, 16)) < MIN_NEIGHBOR_TURN

@@ -205,13 +205,16 @@ def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_code
 
 @pytest.mark.parametrize(
     "shape, settings, moved",
-    [((16, 16), {}, True), ((16, 16), {"pretrain_moves": None}, False), ((8, 8), {}, False), (None, {}, False)],
+    [((16, 16), {}, True), ((16, 16), {"pretrain_moves": None}, False), ((8, 8), {}, False), (None, {}, False),
+     ("upright", {}, False)],
 )
 def test_pretraining_reads_images_of_16_pixels_or_more_moved_and_gives_them_back_as_they_were(
-        digits, monkeypatch, shape, settings, moved):
+        digits, ellipses, monkeypatch, shape, settings, moved):
     X, _ = digits
     X = np.kron(X[:300].reshape(-1, 8, 8), np.ones((1, 2, 2), np.float32))  # 16 x 16 images
-    X = {(16, 16): X, (8, 8): X[:, ::2, ::2], None: X.reshape(300, -1)}[shape]
+    # handwriting is written askew, and is moved; shapes whose near neighbours all lie upright are not
+    upright = ellipses(300, 0)[0].reshape(300, 16, 16)
+    X = {(16, 16): X, (8, 8): X[:, ::2, ::2], None: X.reshape(300, -1), "upright": upright}[shape]
     given, targets = [], []
     moves = skvae._gmvae.random_moves
 
@@ -226,8 +229,9 @@ def test_pretraining_reads_images_of_16_pixels_or_more_moved_and_gives_them_back
 
     monkeypatch.setattr(skvae._gmvae, "random_moves", spy)
     monkeypatch.setattr(skvae._gmvae, "ELBOLoss", Loss)
-    GaussianMixtureVAE(3, hidden_layer_sizes=(32,), pretrain_epochs=1, max_epochs=1, random_state=0,
-                       **settings).fit(X)
+    gmvae = GaussianMixtureVAE(3, hidden_layer_sizes=(32,), pretrain_epochs=1, max_epochs=1, random_state=0,
+                               **settings).fit(X)
+    assert gmvae.pretrain_moves_ is moved
     if not moved:
         assert given == []
         return

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._augment import random_moves
+from ._augment import MIN_NEIGHBOR_TURN, TURN_SAMPLE, neighbor_turn, random_moves
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._data import Sides
@@ -170,8 +170,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     1. The network is pretrained as a plain autoencoder on its posterior means
        for ``pretrain_epochs`` epochs (by default 50, and at least 2,000
        optimizer steps, which small data sets need). Images of 16 pixels a
-       side or more are moved a little at random as the encoder reads them
-       (``pretrain_moves``), and are given back as they were.
+       side or more whose near neighbours lie at different angles are moved
+       a little at random as the encoder reads them (``pretrain_moves``),
+       and are given back as they were.
     2. The training rows are mapped to ``n_components`` dimensions by UMAP
        (``init="umap"``), which gathers neighbours into tight groups, as N2D
        does. The map keeps the neighbours of both the pretrained codes and
@@ -223,10 +224,17 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         pixels or more are each moved at random as the encoder reads them
         (shifted by up to 2 pixels, turned by up to 15 degrees, scaled by up
         to 15 %), and the decoder must give back the image as it was, so that
-        the same thing drawn a little aside or askew gets a near code; rows
-        that are not images, and smaller images, are read as they are.
-        None: never move them, for images whose position, orientation or
-        size is part of what sets them apart.
+        the same thing drawn a little aside or askew gets a near code. That
+        is done only where the data show such turns themselves: where the
+        principal axes of an image and of its 10 nearest images lie, in the
+        median, 2.5 degrees or more apart (measured on 2,500 training images
+        drawn at random). Handwritten digits differ so (MNIST: 5.6 degrees),
+        and moves raised their clusters' ARI by 0.1; clothes photographed
+        upright do not (Fashion-MNIST: 1.6 degrees), and moves lowered their
+        NMI. Rows that are not images, and smaller images, are read as they
+        are. ``pretrain_moves_`` says what a fit did. None: never move them,
+        for images whose position, orientation or size is part of what sets
+        them apart.
 
     Attributes
     ----------
@@ -237,6 +245,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         The standardised map of the training rows (of their and their
         pretrained codes' neighbours) that the codes are held to (step 2); a
         warm start trains on with it.
+
+    pretrain_moves_ : bool
+        Whether step 1 moved the images (``pretrain_moves``).
 
     weights_ : ndarray of shape (n_clusters,)
         Weights of the mixture prior.
@@ -341,6 +352,14 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
     def _criterion(self, kind):
         return AnchoredELBOLoss(kind, self._kl_weight())
 
+    def _moves_images(self, data, seed):
+        """Whether pretraining moves the images: ``pretrain_moves="auto"``, images large enough to move, and
+        near neighbours in the data that lie at different angles."""
+        if self.pretrain_moves != "auto" or not can_transform(self.image_shape_):
+            return False
+        sample = np.random.default_rng(seed).choice(len(data), min(len(data), TURN_SAMPLE), replace=False)
+        return neighbor_turn(flat_rows(data, np.sort(sample)), self.image_shape_) >= MIN_NEIGHBOR_TURN
+
     def _prepare_training(self, module, data, kind, seed, device):
         """Pretrain, map the codes, move them onto the map and start the mixture there; return the map."""
         if len(data) < max(2, self.n_clusters):
@@ -352,8 +371,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         pretrain_epochs = self.pretrain_epochs
         if pretrain_epochs == "auto":
             pretrain_epochs = self._epochs(PRETRAIN_EPOCHS, PRETRAIN_STEPS, len(data))
+        self.pretrain_moves_ = bool(pretrain_epochs) and self._moves_images(data, seed)
         if pretrain_epochs:
-            moves = self.image_shape_ if self.pretrain_moves == "auto" and can_transform(self.image_shape_) else None
+            moves = self.image_shape_ if self.pretrain_moves_ else None
             net = self._make_net(_MeanCodes(module.to(device), moves), kind, seed, device,
                                  criterion=ELBOLoss(kind, 0.0), phase="pretraining as an autoencoder")
             net.max_epochs = pretrain_epochs
