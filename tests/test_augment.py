@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
-from skvae._augment import MIN_NEIGHBOR_TURN, neighbor_turn, principal_angles, random_moves
+from skvae._augment import MIN_NEIGHBOR_TURN, neighbor_turn, principal_angles, random_moves, small_images
 
 
 def centre_of_mass(images):
@@ -68,9 +69,22 @@ def test_the_principal_angle_of_an_ellipse_is_its_turn(ellipses):
 def test_neighbor_turn_tells_shapes_drawn_askew_from_shapes_drawn_upright(ellipses):
     # what pretrain_moves="auto" decides by: moves are taught where near neighbours lie at other angles
     upright, _ = ellipses(300, 0)
-    askew, _ = ellipses(300, 20)
+    askew, _ = ellipses(300, 45)
     assert neighbor_turn(upright, (1, 16, 16)) < MIN_NEIGHBOR_TURN < neighbor_turn(askew, (1, 16, 16))
     # an axis 179 degrees from another is 1 degree from it: bars either side of the vertical are near
     vertical, _ = ellipses(300, 3)
     vertical = vertical.reshape(300, 16, 16).transpose(0, 2, 1).reshape(300, -1)
     assert neighbor_turn(vertical, (1, 16, 16)) < MIN_NEIGHBOR_TURN
+
+
+def test_large_images_are_measured_shrunk_a_batch_at_a_time_and_keep_their_turns(ellipses):
+    askew, _ = ellipses(300, 45, side=64)
+    batches = [sp.csr_matrix(askew[:100]), askew[100:]]  # sparse batches become dense
+    small, shape = small_images(batches, (1, 64, 64))
+    assert shape == (1, 32, 32) and small.shape == (300, 32 * 32) and isinstance(small, np.ndarray)
+    np.testing.assert_allclose(small[0].reshape(32, 32), askew[0].reshape(32, 2, 32, 2).mean((1, 3)), atol=1e-6)
+    assert neighbor_turn(small, shape) > MIN_NEIGHBOR_TURN
+    upright, _ = ellipses(300, 0, side=64)
+    assert neighbor_turn(*small_images([upright], (1, 64, 64))) < MIN_NEIGHBOR_TURN
+    same, shape = small_images([askew[:10, :32 * 32]], (1, 32, 32))  # small images stay as they are
+    assert shape == (1, 32, 32) and np.array_equal(same, askew[:10, :32 * 32])

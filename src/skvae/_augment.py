@@ -72,6 +72,9 @@ def random_moves(x, image_shape, max_shift=MAX_SHIFT, max_turn=MAX_TURN, max_sca
 TURN_SAMPLE = 2500
 TURN_NEIGHBORS = 10
 MIN_NEIGHBOR_TURN = 2.5
+# Larger images are measured shrunk to this many pixels a side, so that 2,500
+# of them never sit in memory at full size.
+TURN_SIDE = 32
 
 
 def principal_angles(images):
@@ -102,7 +105,6 @@ def neighbor_turn(rows, image_shape):
     ``TURN_NEIGHBORS`` nearest among them. An angle is an axis's, so 179
     degrees from another is 1 degree from it.
     """
-    rows = np.asarray(rows.toarray() if hasattr(rows, "toarray") else rows, dtype=np.float32)
     if len(rows) < 2:
         return 0.0
     angles = principal_angles(rows.reshape(len(rows), *image_shape))
@@ -110,3 +112,21 @@ def neighbor_turn(rows, image_shape):
     neighbors = NearestNeighbors(n_neighbors=n_neighbors + 1).fit(rows).kneighbors(rows, return_distance=False)
     turn = np.abs(angles[neighbors[:, 1:]] - angles[:, None])
     return float(np.degrees(np.median(np.minimum(turn, np.pi - turn))))
+
+
+def small_images(batches, image_shape, side=TURN_SIDE):
+    """Flat images of at most ``side`` pixels a side, from ``batches`` of flat images of ``image_shape``.
+
+    Larger images are shrunk by averaging areas, one batch at a time; sparse
+    batches become dense. Returns the images and their shape ``(C, H, W)``.
+    """
+    channels, height, width = image_shape
+    size = (min(height, side), min(width, side))
+    parts = []
+    for part in batches:
+        part = np.asarray(part.toarray() if hasattr(part, "toarray") else part, dtype=np.float32)
+        if size != (height, width):
+            images = torch.from_numpy(part).reshape(len(part), channels, height, width)
+            part = F.adaptive_avg_pool2d(images, size).reshape(len(part), -1).numpy()
+        parts.append(part)
+    return np.concatenate(parts), (channels, *size)

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback
 from torch import nn
 
-from ._augment import MIN_NEIGHBOR_TURN, TURN_SAMPLE, neighbor_turn, random_moves
+from ._augment import MIN_NEIGHBOR_TURN, TURN_SAMPLE, neighbor_turn, random_moves, small_images
 from ._base import _BaseAutoencoder
 from ._checks import _output_dtype
 from ._data import Sides
@@ -357,8 +357,9 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         near neighbours in the data that lie at different angles."""
         if self.pretrain_moves != "auto" or not can_transform(self.image_shape_):
             return False
-        sample = np.random.default_rng(seed).choice(len(data), min(len(data), TURN_SAMPLE), replace=False)
-        return neighbor_turn(flat_rows(data, np.sort(sample)), self.image_shape_) >= MIN_NEIGHBOR_TURN
+        sample = np.sort(np.random.default_rng(seed).choice(len(data), min(len(data), TURN_SAMPLE), replace=False))
+        batches = (flat_rows(data, rows) for rows in np.array_split(sample, math.ceil(len(sample) / 256)))
+        return neighbor_turn(*small_images(batches, self.image_shape_)) >= MIN_NEIGHBOR_TURN
 
     def _prepare_training(self, module, data, kind, seed, device):
         """Pretrain, map the codes, move them onto the map and start the mixture there; return the map."""
