@@ -206,7 +206,7 @@ def test_the_mixture_starts_from_the_partition_most_maps_agree_on_and_holds_code
 @pytest.mark.parametrize(
     "shape, settings, moved",
     [((16, 16), {}, True), ((16, 16), {"pretrain_moves": None}, False), ((8, 8), {}, False), (None, {}, False),
-     ("upright", {}, False)],
+     ("upright", {}, False), ("upright", {"pretrain_moves": "always"}, True)],
 )
 def test_pretraining_reads_images_of_16_pixels_or_more_moved_and_gives_them_back_as_they_were(
         digits, ellipses, monkeypatch, shape, settings, moved):

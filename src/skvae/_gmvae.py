@@ -219,7 +219,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         the UMAP map of step 2 (needs umap-learn), ``"gmm"`` the
         pretrained codes themselves (standardised), as VaDE does.
 
-    pretrain_moves : "auto" or None, default="auto"
+    pretrain_moves : {"auto", "always"} or None, default="auto"
         How images are seen in step 1. ``"auto"``: images with sides of 16
         pixels or more are each moved at random as the encoder reads them
         (shifted by up to 2 pixels, turned by up to 15 degrees, scaled by up
@@ -232,9 +232,11 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         and moves raised their clusters' ARI by 0.1; clothes photographed
         upright do not (Fashion-MNIST: 1.6 degrees), and moves lowered their
         NMI. Rows that are not images, and smaller images, are read as they
-        are. ``pretrain_moves_`` says what a fit did. None: never move them,
-        for images whose position, orientation or size is part of what sets
-        them apart.
+        are. ``pretrain_moves_`` says what a fit did. ``"always"``: move
+        images of 16 pixels a side or more whatever their neighbours, for
+        upright shapes that should still cluster alike when drawn askew.
+        None: never move them, for images whose position, orientation or
+        size is part of what sets them apart.
 
     Attributes
     ----------
@@ -303,7 +305,7 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "pretrain_epochs": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "init": [StrOptions({"umap", "gmm"})],
-        "pretrain_moves": [StrOptions({"auto"}), None],
+        "pretrain_moves": [StrOptions({"auto", "always"}), None],
     }
 
     def __init__(
@@ -353,10 +355,12 @@ class GaussianMixtureVAE(ClusterMixin, _BaseAutoencoder):
         return AnchoredELBOLoss(kind, self._kl_weight())
 
     def _moves_images(self, data, seed):
-        """Whether pretraining moves the images: ``pretrain_moves="auto"``, images large enough to move, and
-        near neighbours in the data that lie at different angles."""
-        if self.pretrain_moves != "auto" or not can_transform(self.image_shape_):
+        """Whether pretraining moves the images: images large enough to move, and ``pretrain_moves="always"``
+        or ``"auto"`` with near neighbours in the data that lie at different angles."""
+        if self.pretrain_moves is None or not can_transform(self.image_shape_):
             return False
+        if self.pretrain_moves == "always":
+            return True
         sample = np.sort(np.random.default_rng(seed).choice(len(data), min(len(data), TURN_SAMPLE), replace=False))
         batches = (flat_rows(data, rows) for rows in np.array_split(sample, math.ceil(len(sample) / 256)))
         return neighbor_turn(*small_images(batches, self.image_shape_)) >= MIN_NEIGHBOR_TURN
