@@ -28,7 +28,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 import bench_usecases as b  # noqa: E402
 from skvae._augment import MIN_NEIGHBOR_TURN, TURN_SAMPLE, neighbor_turn  # noqa: E402
-from skvae.datasets import load_digits_images, load_mnist_like  # noqa: E402
+from skvae.datasets import load_digits_images  # noqa: E402
 
 
 def turn(X, side, seed=0, n=TURN_SAMPLE):
@@ -39,9 +39,7 @@ def turn(X, side, seed=0, n=TURN_SAMPLE):
 
 def main():
     mnist, _ = b.mnist_5k()
-    fashion_train, fashion_test, _, _ = load_mnist_like("fashion-mnist")
-    fashion_train = (fashion_train.reshape(len(fashion_train), -1) / np.float32(255))
-    fashion_test = (fashion_test.reshape(len(fashion_test), -1) / np.float32(255))
+    fashion_train, fashion_test, _, _ = b.load("fashion-mnist")
     digits = load_digits_images()[0].reshape(-1, 64).astype(np.float32)
     enlarged = F.interpolate(torch.from_numpy(digits).reshape(-1, 1, 8, 8), size=(16, 16), mode="bilinear",
                              align_corners=False).reshape(len(digits), -1).numpy()
